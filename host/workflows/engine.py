@@ -1,0 +1,288 @@
+"""The engine: decides which instances run when, in this process, and keeps nothing else in memory.
+
+In memory: a heap of (due time, instance) built from the pending index, the activations running
+now, and per-workflow FIFO queues for the concurrency limit. A sleeping instance is one heap entry.
+Other processes' changes (a second host, the CLI) arrive by polling the index folders' mtimes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio.abc import TaskGroup
+
+from host.errors import WorkflowNotFound
+from host.workflows import instances
+from host.workflows.files import InstanceDir
+from host.workflows.index import PendingIndex
+from host.workflows.runner import HELD_ELSEWHERE, Activation
+
+log = logging.getLogger("waypost.workflows")
+
+Key = tuple[str, str]
+RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    """A workflow the host can run: where its class comes from and the env it gets."""
+
+    name: str
+    load_class: Callable[[], type]
+    env: Any
+    steps_limit: int = 10_000
+    concurrency_limit: int | None = None
+
+
+class Engine:
+    """Runs workflow instances stored under `data_dir`; use as `async with Engine(...) as engine:`."""
+
+    def __init__(
+        self, data_dir: Path, durability: str = "fsync", hibernate_after: float = 1.0, poll_interval: float = 0.5
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.durability = durability
+        self.durable = durability == "fsync"
+        self.hibernate_after = hibernate_after
+        self.poll_interval = poll_interval
+        self.definitions: dict[str, WorkflowDef] = {}
+        self._indexes: dict[str, PendingIndex] = {}
+        self._index_versions: dict[str, int] = {}
+        self._heap: list[tuple[float, str, str]] = []
+        self._due: dict[Key, float] = {}
+        self._on_disk: dict[Key, float] = {}
+        self._active: dict[Key, Activation] = {}
+        self._counted: set[Key] = set()
+        self._running: dict[str, int] = {}
+        self._queues: dict[str, deque[str]] = {}
+        self._queued: set[Key] = set()
+        self._wakeup = anyio.Event()
+        self._group: TaskGroup | None = None
+        self.stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Engine:
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._schedule_loop)
+        self._group.start_soon(self._poll_loop)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        self.stopping = True
+        assert self._group is not None
+        self._group.cancel_scope.cancel()
+        return await self._group.__aexit__(exc_type, exc, tb)
+
+    def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
+        """Install the current workflow definitions; new ones are recovered from their index."""
+        added = [name for name in definitions if name not in self._indexes]
+        self.definitions = dict(definitions)
+        for name in added:
+            index = self._indexes[name] = PendingIndex(self.data_dir, name)
+            if index.ensure():
+                log.info("workflow %s: rebuilt the pending index from instance folders", name)
+            self._index_versions[name] = index.version()
+            self._load_entries(name, index.scan())
+        self._wakeup.set()
+
+    def binding(self, workflow: str) -> Any:
+        from host.workflows.binding import WorkflowBinding
+
+        return WorkflowBinding(self, workflow)
+
+    def spawn(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        if self._group is not None and not self.stopping:
+            self._group.start_soon(fn)
+
+    def require(self, workflow: str) -> WorkflowDef:
+        try:
+            return self.definitions[workflow]
+        except KeyError:
+            raise WorkflowNotFound(f"workflow {workflow!r} is not defined on this host") from None
+
+    # -- operations (binding, admin API) --------------------------------------------------------------
+
+    async def create(self, workflow: str, instance_id: str, params: Any, trigger: str = "api") -> dict[str, Any]:
+        """Create one validated instance and schedule it now."""
+        self.require(workflow)
+        status = await anyio.to_thread.run_sync(
+            lambda: instances.create_instance(self.data_dir, workflow, instance_id, params,
+                                              durability=self.durability, trigger=trigger))
+        due = float(status["created_on_epoch"])
+        self._on_disk[(workflow, instance_id)] = due
+        self._schedule((workflow, instance_id), due)
+        return status
+
+    async def control(self, workflow: str, instance_id: str, action: str) -> None:
+        self.require(workflow)
+        await anyio.to_thread.run_sync(
+            lambda: instances.request_control(self.data_dir, workflow, instance_id, action,
+                                              durability=self.durability))
+        self.poke(workflow, instance_id)
+
+    async def send_event(self, workflow: str, instance_id: str, event_type: str, payload: Any) -> None:
+        self.require(workflow)
+        await anyio.to_thread.run_sync(
+            lambda: instances.send_event(self.data_dir, workflow, instance_id, event_type, payload,
+                                         durability=self.durability))
+        self.poke(workflow, instance_id)
+
+    def status(self, workflow: str, instance_id: str) -> dict[str, Any]:
+        self.require(workflow)
+        return instances.read_status(self.data_dir, workflow, instance_id)
+
+    def poke(self, workflow: str, instance_id: str) -> None:
+        """Something new is in the instance's inbox: tell its activation, or run it now."""
+        active = self._active.get((workflow, instance_id))
+        if active is not None:
+            active.notify()
+        else:
+            self._schedule((workflow, instance_id), time.time())
+
+    # -- scheduling ----------------------------------------------------------------------------------
+
+    def _schedule(self, key: Key, due: float) -> None:
+        current = self._due.get(key)
+        if current is not None and current <= due:
+            return
+        self._due[key] = due
+        heapq.heappush(self._heap, (due, key[0], key[1]))
+        if self._heap[0][0] >= due:
+            self._wakeup.set()
+
+    def _load_entries(self, workflow: str, entries: list[tuple[float, str]]) -> None:
+        for due, instance_id in entries:
+            key = (workflow, instance_id)
+            if due == instances.SIGNAL_DUE:
+                self.poke(workflow, instance_id)
+                continue
+            self._on_disk.setdefault(key, due)
+            if key not in self._active:
+                self._schedule(key, due)
+
+    async def _schedule_loop(self) -> None:
+        while True:
+            now = time.time()
+            while self._heap and self._heap[0][0] <= now:
+                due, workflow, instance_id = heapq.heappop(self._heap)
+                key = (workflow, instance_id)
+                if self._due.get(key) != due:
+                    continue  # superseded by an earlier or later schedule
+                del self._due[key]
+                self._ready(key)
+            delay = self._heap[0][0] - now if self._heap else 1.0
+            with anyio.move_on_after(min(max(delay, 0.0), 1.0)):
+                await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+
+    def _ready(self, key: Key) -> None:
+        active = self._active.get(key)
+        if active is not None:
+            active.notify()
+            return
+        definition = self.definitions.get(key[0])
+        if definition is None:
+            return  # its worker is gone; the index entry stays for when it comes back
+        limit = definition.concurrency_limit
+        if limit is not None and self._running.get(key[0], 0) >= limit:
+            if key not in self._queued:
+                self._queued.add(key)
+                self._queues.setdefault(key[0], deque()).append(key[1])
+            return
+        self._start(key, definition)
+
+    def _start(self, key: Key, definition: WorkflowDef) -> None:
+        folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
+        activation = Activation(self, definition, folder)
+        self._active[key] = activation
+        self._count(key, True)
+        assert self._group is not None
+        self._group.start_soon(self._activate, key, activation)
+
+    async def _activate(self, key: Key, activation: Activation) -> None:
+        try:
+            result = await activation.run()
+        except Exception:
+            log.exception("workflow %s instance %s: the engine failed running it; retrying in 5 s", *key)
+            result = time.time() + 5
+        finally:
+            self._active.pop(key, None)
+            self._count(key, False)
+        if result == HELD_ELSEWHERE:
+            self._schedule(key, time.time() + RETRY_HELD_AFTER)
+        elif result is not None:
+            self._schedule(key, result)
+
+    def _count(self, key: Key, running: bool) -> None:
+        """Track instances that count against concurrency limits; start queued ones when a slot frees."""
+        workflow = key[0]
+        if running and key not in self._counted:
+            self._counted.add(key)
+            self._running[workflow] = self._running.get(workflow, 0) + 1
+        elif not running and key in self._counted:
+            self._counted.discard(key)
+            self._running[workflow] -= 1
+            self._start_queued(workflow)
+
+    def _start_queued(self, workflow: str) -> None:
+        queue = self._queues.get(workflow)
+        definition = self.definitions.get(workflow)
+        while queue and definition is not None:
+            limit = definition.concurrency_limit
+            if limit is not None and self._running.get(workflow, 0) >= limit:
+                return
+            key = (workflow, queue.popleft())
+            self._queued.discard(key)
+            if key not in self._active:
+                self._start(key, definition)
+
+    # -- hooks for activations -------------------------------------------------------------------------
+
+    def instance_waiting(self, activation: Activation, waiting: bool) -> None:
+        """Waiting instances do not count against the concurrency limit."""
+        self._count((activation.folder.workflow, activation.folder.instance_id), not waiting)
+
+    def index_after(self, activation: Activation, next_due: float | None) -> None:
+        """Point the pending entry at the instance's next due time (called under its lock)."""
+        workflow, instance_id = activation.folder.workflow, activation.folder.instance_id
+        index = self._indexes.get(workflow) or PendingIndex(self.data_dir, workflow)
+        key = (workflow, instance_id)
+        old = self._on_disk.pop(key, None)
+        if next_due is None:
+            if old is not None:
+                index.remove(instance_id, old)
+        else:
+            index.put(instance_id, next_due, old_due=old)
+            self._on_disk[key] = next_due
+        index.remove(instance_id, instances.SIGNAL_DUE)
+
+    # -- other processes -------------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await anyio.sleep(self.poll_interval)
+            for workflow, index in list(self._indexes.items()):
+                version = index.version()
+                if version == self._index_versions.get(workflow):
+                    continue
+                self._index_versions[workflow] = version
+                entries = await anyio.to_thread.run_sync(index.scan)
+                self._load_entries(workflow, entries)
+
+    def counts(self) -> dict[str, int]:
+        """Instances running in this process per workflow (for the admin API and tests)."""
+        return dict(self._running)

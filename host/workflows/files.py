@@ -1,0 +1,191 @@
+"""One instance's folder: instance.json, journal.jsonl, status.json, inbox/ and the lock.
+
+Atomicity of each operation:
+- create(): mkdir is the claim (a second create of the same id fails); then the files.
+- write_status(): temp file + os.replace, so readers see the old or the new summary, never half.
+- JournalWriter.append(): one write() of a whole line on an O_APPEND descriptor; fsync when durable.
+- inbox_put(): temp name + os.rename into inbox/, so a reader never sees a half-written request;
+  names sort in arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from filelock import FileLock, Timeout
+
+from host.errors import InstanceExists, InstanceNotFound
+from host.workflows import journal
+
+DURABILITY = ("fsync", "relaxed")
+
+
+def workflows_root(data_dir: Path) -> Path:
+    return data_dir / "workflows"
+
+
+def instances_root(data_dir: Path, workflow: str) -> Path:
+    return data_dir / "workflows" / workflow / "instances"
+
+
+def write_atomic(path: Path, text: str, *, sync: bool = False) -> None:
+    """Replace `path` with `text` so readers see either the old or the new content."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class InstanceDir:
+    """Paths and file operations of one instance; ids must be validated before they get here."""
+
+    def __init__(self, data_dir: Path, workflow: str, instance_id: str, durability: str = "fsync") -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.durable = durability == "fsync"
+        self.path = instances_root(data_dir, workflow) / instance_id
+        self.instance_json = self.path / "instance.json"
+        self.journal_path = self.path / "journal.jsonl"
+        self.status_json = self.path / "status.json"
+        self.inbox = self.path / "inbox"
+        self.lock_path = self.path / ".lock"
+
+    # -- create and read ---------------------------------------------------------------------
+
+    def create(self, meta: dict[str, Any], status: dict[str, Any]) -> None:
+        """Claim the id by mkdir and write the initial files; InstanceExists if taken."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir()
+        except FileExistsError:
+            raise InstanceExists(
+                f"instance {self.instance_id!r} already exists in workflow {self.workflow!r}"
+            ) from None
+        self.inbox.mkdir()
+        write_atomic(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
+        self.journal_path.touch()
+        self.write_status(status)
+
+    def exists(self) -> bool:
+        return self.instance_json.exists()
+
+    def read_meta(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.instance_json.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise InstanceNotFound(
+                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
+            ) from None
+
+    def read_status(self) -> dict[str, Any]:
+        """The current summary; InstanceNotFound when the instance does not exist."""
+        try:
+            return json.loads(self.status_json.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise InstanceNotFound(
+                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
+            ) from None
+
+    def write_status(self, status: dict[str, Any]) -> None:
+        # not fsynced: the journal is the record, status.json is rebuilt from it on the next run
+        write_atomic(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
+
+    def read_journal(self) -> list[dict[str, Any]]:
+        """Entries of the journal; a torn last line is cut off the file. JournalDamaged elsewhere."""
+        try:
+            data = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        entries, good = journal.parse(data, self.journal_path)
+        if good < len(data):
+            with open(self.journal_path, "r+b") as fh:
+                fh.truncate(good)
+        return entries
+
+    def reset_journal(self) -> None:
+        """Keep the old journal beside the new empty one (restart discards progress, not history)."""
+        if self.journal_path.exists() and self.journal_path.stat().st_size:
+            self.journal_path.rename(self.path / f"journal.{time.time_ns()}.restarted.jsonl")
+        self.journal_path.touch()
+
+    # -- inbox ---------------------------------------------------------------------------------
+
+    def inbox_put(self, body: dict[str, Any]) -> str:
+        """Drop a request into inbox/ by rename; the name sorts in arrival order."""
+        if not self.inbox.is_dir():
+            raise InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}-{body['kind']}.json"
+        tmp = self.path / f".{name}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(body, fh, ensure_ascii=False)
+            if self.durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.rename(tmp, self.inbox / name)
+        return name
+
+    def inbox_names(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.inbox) if n.endswith(".json"))
+        except FileNotFoundError:
+            return []
+
+    def inbox_read(self, name: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.inbox / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def inbox_remove(self, name: str) -> None:
+        try:
+            (self.inbox / name).unlink()
+        except FileNotFoundError:
+            pass
+
+    # -- lock ----------------------------------------------------------------------------------
+
+    def try_lock(self) -> FileLock | None:
+        """Take the instance lock without waiting; None if another process (or owner) holds it."""
+        lock = FileLock(self.lock_path, timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        except FileNotFoundError:
+            raise InstanceNotFound(
+                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
+            ) from None
+        return lock
+
+
+class JournalWriter:
+    """Appends entries to an open journal; durable appends are fsynced before they return."""
+
+    def __init__(self, path: Path, durable: bool) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._durable = durable
+
+    def write(self, entry: dict[str, Any]) -> None:
+        """Append without waiting for the disk (attempt starts and other non-decisive facts)."""
+        entry.setdefault("t", time.time())
+        os.write(self._fd, journal.encode(entry))
+
+    async def append(self, entry: dict[str, Any]) -> None:
+        """Append and, with durability fsync, wait until the line is on disk."""
+        self.write(entry)
+        if self._durable:
+            await anyio.to_thread.run_sync(os.fsync, self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

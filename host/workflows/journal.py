@@ -1,0 +1,144 @@
+"""The journal: one JSON object per line, and the replay state read back from it.
+
+Entry kinds (field "type"):
+  status      {"status", "output"?, "error"?}          a status change
+  step_start  {"name", "count", "attempt"}             an attempt of step.do began
+  step_fail   {"name", "count", "attempt", "error", "retry_at"}   an attempt failed; retry_at or null
+  step_done   {"name", "count", "result"}              the step's result (fsynced before run() sees it)
+  step_error  {"name", "count", "error"}               the step failed for good
+  sleep       {"name", "count", "until"}               a sleep began; absolute wake time
+  wait        {"name", "count", "event_type", "timeout_at"}
+  event       {"name", "count", "event", "inbox"}      an event was delivered to a wait
+  wait_timeout {"name", "count"}
+  control     {"action"}                               pause/resume/terminate/restart taken from inbox/
+Every entry has "t", the epoch seconds when it was written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from host.workflows.status import InstanceStatus
+
+StepKey = tuple[str, int]
+
+
+class JournalDamaged(Exception):
+    """A journal line other than the last cannot be read."""
+
+
+def encode(entry: dict[str, Any]) -> bytes:
+    return (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:
+    """Parse journal bytes; return (entries, length of the good prefix).
+
+    A torn last line (no newline, or unreadable at the very end) is dropped; the caller truncates
+    the file to the good prefix. An unreadable line elsewhere raises JournalDamaged naming it.
+    """
+    entries: list[dict[str, Any]] = []
+    lines = data.split(b"\n")
+    good = 0
+    for number, line in enumerate(lines, start=1):
+        if number == len(lines):
+            break  # text after the last newline is a torn write, even if it parses
+        if not line.strip():
+            good += len(line) + 1
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict) or "type" not in entry:
+                raise ValueError("not a journal entry object")
+        except ValueError as exc:
+            if number == len(lines) - 1 and not lines[-1]:
+                # the last complete line is garbage: treat as a torn write of the final entry
+                break
+            raise JournalDamaged(f"{path} line {number}: {exc}") from None
+        entries.append(entry)
+        good += len(line) + 1
+    return entries, good
+
+
+@dataclass
+class StepRecord:
+    """What the journal says about one step key."""
+
+    kind: str  # "do", "sleep" or "wait"
+    done: bool = False
+    result: Any = None
+    error: dict[str, str] | None = None
+    failures: int = 0
+    retry_at: float | None = None
+    until: float | None = None  # sleep wake time or wait timeout
+    event: dict[str, Any] | None = None
+    timed_out: bool = False
+
+
+@dataclass
+class ReplayState:
+    """The journal folded into what replay needs."""
+
+    steps: dict[StepKey, StepRecord] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    status: InstanceStatus = InstanceStatus.QUEUED
+    output: Any = None
+    error: dict[str, str] | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    step_count: int = 0
+    wake_at: float | None = None
+
+    def apply(self, entry: dict[str, Any]) -> None:
+        kind = entry["type"]
+        if kind == "status":
+            self.status = InstanceStatus(entry["status"])
+            if self.status is InstanceStatus.RUNNING and self.started_at is None:
+                self.started_at = entry.get("t")
+            if "output" in entry:
+                self.output = entry["output"]
+            if "error" in entry:
+                self.error = entry["error"]
+            self.wake_at = entry.get("wake_at")
+            if self.status in (InstanceStatus.COMPLETE, InstanceStatus.ERRORED, InstanceStatus.TERMINATED):
+                self.ended_at = entry.get("t")
+            return
+        if kind == "control":
+            return
+        key = (entry["name"], entry["count"])
+        record = self.steps.get(key)
+        if record is None:
+            record = self.steps[key] = StepRecord(kind=_STEP_KIND[kind])
+            self.step_count += 1
+        if kind == "step_fail":
+            record.failures += 1
+            record.retry_at = entry.get("retry_at")
+        elif kind == "step_done":
+            record.done, record.result = True, entry.get("result")
+        elif kind == "step_error":
+            record.done, record.error = True, entry["error"]
+        elif kind == "sleep":
+            record.until = entry["until"]
+        elif kind == "wait":
+            record.until = entry["timeout_at"]
+        elif kind == "event":
+            record.done, record.event = True, entry["event"]
+            self.delivered.add(entry["inbox"])
+        elif kind == "wait_timeout":
+            record.done, record.timed_out = True, True
+
+
+_STEP_KIND = {
+    "step_start": "do", "step_fail": "do", "step_done": "do", "step_error": "do",
+    "sleep": "sleep", "wait": "wait", "event": "wait", "wait_timeout": "wait",
+}
+
+
+def replay_state(entries: list[dict[str, Any]]) -> ReplayState:
+    state = ReplayState()
+    for entry in entries:
+        state.apply(entry)
+    return state

@@ -1,0 +1,75 @@
+"""Step configuration: Cloudflare's defaults merged with what a step asks for, and backoff delays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from host.workflows.durations import parse_duration
+
+BACKOFFS = ("constant", "linear", "exponential")
+MAX_RETRY_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """A step's resolved config; delays and timeouts in seconds."""
+
+    limit: int = 5
+    delay: float = 10.0
+    backoff: str = "exponential"
+    timeout: float = 600.0
+
+    def retry_delay(self, retry: int) -> float:
+        """Seconds to wait before retry number `retry` (1-based)."""
+        if self.backoff == "constant":
+            return self.delay
+        if self.backoff == "linear":
+            return self.delay * retry
+        return self.delay * 2 ** (retry - 1)
+
+    def as_json(self) -> dict[str, Any]:
+        """The config in Cloudflare's shape, delays in milliseconds."""
+        return {
+            "retries": {"limit": self.limit, "delay": int(self.delay * 1000), "backoff": self.backoff},
+            "timeout": int(self.timeout * 1000),
+        }
+
+
+def resolve_config(config: object) -> StepConfig:
+    """Merge a WorkflowStepConfig dict over the defaults; raise ValueError naming a bad key."""
+    if config is None:
+        return StepConfig()
+    if isinstance(config, StepConfig):
+        return config
+    if not isinstance(config, dict):
+        raise ValueError(f"step config must be a dict like {{'retries': {{...}}, 'timeout': ...}}, got {config!r}")
+    unknown = set(config) - {"retries", "timeout"}
+    if unknown:
+        raise ValueError(f"step config: unknown key {sorted(unknown)[0]!r} (allowed: retries, timeout)")
+    base = StepConfig()
+    limit, delay, backoff, timeout = base.limit, base.delay, base.backoff, base.timeout
+    retries = config.get("retries")
+    if retries is not None:
+        if not isinstance(retries, dict):
+            raise ValueError(f"step config: retries must be a dict, got {retries!r}")
+        unknown = set(retries) - {"limit", "delay", "backoff"}
+        if unknown:
+            raise ValueError(f"step config: unknown key retries.{sorted(unknown)[0]} (allowed: limit, delay, backoff)")
+        if "limit" in retries:
+            limit = retries["limit"]
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_RETRY_LIMIT:
+                raise ValueError(f"step config: retries.limit must be an integer from 0 to {MAX_RETRY_LIMIT}, got {limit!r}")
+        if "delay" in retries:
+            delay = parse_duration(retries["delay"], what="retries.delay", number_unit=0.001)
+            if delay <= 0 and limit > 0:
+                raise ValueError(f"step config: retries.delay must be more than zero, got {retries['delay']!r}")
+        if "backoff" in retries:
+            backoff = retries["backoff"]
+            if backoff not in BACKOFFS:
+                raise ValueError(f"step config: retries.backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
+    if "timeout" in config:
+        timeout = parse_duration(config["timeout"], what="timeout", number_unit=0.001)
+        if timeout <= 0:
+            raise ValueError(f"step config: timeout must be more than zero, got {config['timeout']!r}")
+    return StepConfig(limit=limit, delay=delay, backoff=backoff, timeout=timeout)

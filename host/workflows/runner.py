@@ -1,0 +1,356 @@
+"""One activation of one instance: take its lock, read its journal, run() it until it ends or sleeps.
+
+The activation is the only code that writes an instance's journal and status.json, and only while
+it holds the instance lock, so two processes never run one instance at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from host.errors import Evicted, InstanceNotFound, Suspend
+from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
+from host.workflows.files import InstanceDir, JournalWriter
+from host.workflows.ids import encode_json
+from host.workflows.journal import JournalDamaged, ReplayState, replay_state
+from host.workflows.status import FINAL, InstanceStatus
+from host.workflows.step import WorkflowStep, describe_error
+
+if TYPE_CHECKING:
+    from host.workflows.engine import Engine, WorkflowDef
+
+log = logging.getLogger("waypost.workflows")
+
+HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def status_document(meta: dict[str, Any], state: ReplayState, **extra: Any) -> dict[str, Any]:
+    """The status.json summary of an instance in `state`."""
+    doc = {
+        "id": meta["id"],
+        "workflow": meta["workflow"],
+        "status": state.status.value,
+        "output": state.output,
+        "error": state.error,
+        "step_count": state.step_count,
+        "created_on": meta.get("created_on"),
+        "created_on_epoch": meta.get("created_on_epoch"),
+        "start_time": iso(state.started_at),
+        "end_time": iso(state.ended_at),
+        "modified_on": iso(time.time()),
+        "wake_at": state.wake_at,
+    }
+    doc.update(extra)
+    return doc
+
+
+class Activation:
+    """Runs one instance once; returns when it is finished, paused, or asleep on disk."""
+
+    def __init__(self, engine: Engine, definition: WorkflowDef, folder: InstanceDir) -> None:
+        self.engine = engine
+        self.definition = definition
+        self.folder = folder
+        self.hibernate_after = engine.hibernate_after
+        self.state = ReplayState()
+        self.steps_in_flight = 0
+        self.pause_requested = False
+        self.evict: str | None = None
+        self._signal = anyio.Event()
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._seen: set[str] = set()
+        self._executing = False
+        self._scope: anyio.CancelScope | None = None
+        self.meta: dict[str, Any] = {}
+        self.journal: JournalWriter
+
+    # -- entry point -------------------------------------------------------------------------------
+
+    async def run(self) -> float | None:
+        """Return when to look at this instance next (epoch seconds), None for never, or HELD_ELSEWHERE."""
+        try:
+            lock = self.folder.try_lock()
+        except InstanceNotFound:
+            return None
+        if lock is None:
+            return HELD_ELSEWHERE
+        try:
+            try:
+                self.meta = self.folder.read_meta()
+                entries = self.folder.read_journal()
+            except InstanceNotFound:
+                return None
+            except JournalDamaged as exc:
+                self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
+                self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
+                await self._finish(InstanceStatus.ERRORED, error={"name": "JournalDamaged", "message": str(exc)})
+                self.journal.close()
+                self.engine.index_after(self, None)
+                return None
+            self.state = replay_state(entries)
+            self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
+            try:
+                result = await self._run_locked()
+            finally:
+                self.journal.close()
+            self.engine.index_after(self, result)  # still under the lock: no other host races the entry
+            return result
+        finally:
+            lock.release()
+
+    async def _run_locked(self) -> float | None:
+        await self.drain_inbox()
+        status = self.state.status
+        if self.evict == "restart":
+            return await self._restart()
+        if status in FINAL or status is InstanceStatus.PAUSED:
+            if self._status_on_disk() != status.value:
+                self._write_status()
+            return None
+        wake_at = self.state.wake_at
+        if status is InstanceStatus.WAITING and wake_at and wake_at > time.time() and not self._events:
+            return wake_at  # still asleep, nothing new arrived: no replay needed
+        return await self._execute()
+
+    async def _execute(self) -> float | None:
+        try:
+            cls = self.definition.load_class()
+            if not (isinstance(cls, type) and issubclass(cls, WorkflowEntrypoint) or hasattr(cls, "run")):
+                raise TypeError(f"{cls!r} is not a WorkflowEntrypoint class")
+            workflow = cls(None, self.definition.env)
+        except Exception as exc:
+            log.error("workflow %s: cannot load its class: %s", self.definition.name, exc)
+            return await self._finish(InstanceStatus.ERRORED, error={
+                "name": type(exc).__name__, "message": f"cannot load workflow class: {exc}"})
+        event = WorkflowEvent.build(self.meta.get("params"), self.meta.get("created_on_epoch", time.time()),
+                                    self.folder.instance_id, self.folder.workflow)
+        await self._set_status(InstanceStatus.RUNNING)
+        self._executing = True
+        outcome: tuple[str, Any] = ("evicted", None)
+        with anyio.CancelScope() as self._scope:
+            try:
+                output = await workflow.run(event, WorkflowStep(self))
+                outcome = ("complete", output)
+            except Suspend as signal:
+                outcome = ("suspend", signal.wake_at)
+            except Evicted:
+                pass
+            except BaseExceptionGroup as group:
+                outcome = _from_group(group)
+            except Exception as exc:
+                outcome = ("error", exc)
+        self._executing = False
+        kind, value = outcome
+        if self.evict == "terminate":
+            return await self._finish(InstanceStatus.TERMINATED)
+        if self.evict == "restart":
+            return await self._restart()
+        if kind == "suspend":
+            if self.pause_requested:
+                await self._set_status(InstanceStatus.PAUSED, durable=True)
+                return None
+            self.state.wake_at = value
+            await self._set_status(InstanceStatus.WAITING, durable=True, wake_at=value)
+            return value if value is not None else time.time()
+        if kind == "error":
+            return await self._finish(InstanceStatus.ERRORED, error=describe_error(value))
+        if kind == "evicted":  # nothing asked for it; run the instance again
+            return time.time()
+        try:
+            output = _json_copy(encode_json(value, "run() output"))
+        except ValueError as exc:
+            return await self._finish(InstanceStatus.ERRORED, error={"name": type(exc).__name__, "message": str(exc)})
+        return await self._finish(InstanceStatus.COMPLETE, output=output)
+
+    # -- status ------------------------------------------------------------------------------------
+
+    async def _set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
+        entry: dict[str, Any] = {"type": "status", "status": status.value, **fields}
+        if durable:
+            await self.record(entry)
+        else:
+            self.journal.write(entry)
+            self.state.apply(entry)
+        self._write_status()
+
+    async def _finish(self, status: InstanceStatus, **fields: Any) -> None:
+        await self._set_status(status, durable=True, **fields)
+        return None
+
+    def _status_on_disk(self) -> str | None:
+        try:
+            return str(self.folder.read_status().get("status"))
+        except (InstanceNotFound, ValueError):
+            return None
+
+    def _write_status(self, **extra: Any) -> None:
+        self.folder.write_status(status_document(self.meta, self.state, **extra))
+
+    async def _restart(self) -> float:
+        self.journal.close()
+        self.folder.reset_journal()
+        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
+        self.state = ReplayState()
+        await self._set_status(InstanceStatus.QUEUED, durable=True)
+        return time.time()
+
+    # -- services for WorkflowStep ------------------------------------------------------------------
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        """Journal a decisive fact durably, then fold it into the replay state."""
+        await self.journal.append(entry)
+        self.state.apply(entry)
+
+    def begin_step(self) -> None:
+        limit = self.definition.steps_limit
+        if self.state.step_count >= limit:
+            from host.errors import LimitExceeded
+
+            raise LimitExceeded(f"instance {self.folder.instance_id!r} reached the limit of {limit} steps "
+                                "per instance (limits.steps)")
+
+    def checkpoint(self) -> None:
+        """Stop here if the instance was asked to pause, terminate or restart."""
+        if self.evict:
+            raise Evicted()
+        if self.pause_requested:
+            raise Suspend(None)
+
+    async def wait_until(self, when: float) -> None:
+        """Wait in memory when short, else hibernate until `when`."""
+        remaining = when - time.time()
+        if remaining <= 0:
+            return
+        if remaining > self.hibernate_after:
+            raise Suspend(when)
+        await self._wait(when, until_signal=False, waiting_for="sleep")
+
+    async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
+        """Wait for something new in inbox/; hibernate once the wait outlasts hibernate_after."""
+        now = time.time()
+        if now >= linger_until and timeout_at > now:
+            raise Suspend(timeout_at)
+        await self._wait(min(timeout_at, linger_until), until_signal=True, waiting_for=waiting_for)
+
+    async def _wait(self, deadline: float, until_signal: bool, waiting_for: str) -> None:
+        self.engine.instance_waiting(self, True)
+        await self._set_status(InstanceStatus.WAITING, waiting_for=waiting_for)
+        try:
+            while True:
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    break
+                with anyio.move_on_after(remaining):
+                    await self._signal.wait()
+                if self._signal.is_set():
+                    self._signal = anyio.Event()
+                    await self.drain_inbox()
+                    self.checkpoint()
+                    if until_signal:
+                        break
+        finally:
+            self.engine.instance_waiting(self, False)
+        await self._set_status(InstanceStatus.RUNNING)
+
+    def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
+        for index, (name, event) in enumerate(self._events):
+            if event["type"] == event_type:
+                del self._events[index]
+                return name, event
+        return None
+
+    def inbox_done(self, name: str) -> None:
+        self.folder.inbox_remove(name)
+
+    # -- inbox -------------------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Something new is in inbox/ (called by the engine)."""
+        self._signal.set()
+        if self._executing:
+            # controls take effect now even while a step runs (pause -> waitingForPause, terminate)
+            self.engine.spawn(self.drain_inbox)
+
+    async def drain_inbox(self) -> None:
+        """Take new control requests (in arrival order) and buffer new events."""
+        for name in self.folder.inbox_names():
+            if name in self._seen:
+                continue
+            self._seen.add(name)
+            if name in self.state.delivered:
+                self.folder.inbox_remove(name)
+                continue
+            body = self.folder.inbox_read(name)
+            if body is None:
+                continue
+            if body.get("kind") == "event":
+                self._events.append((name, {"type": body["type"], "payload": body.get("payload"),
+                                            "timestamp": body.get("timestamp")}))
+                continue
+            await self._control(str(body.get("action")))
+            self.folder.inbox_remove(name)
+
+    async def _control(self, action: str) -> None:
+        status = self.state.status
+        await self.record({"type": "control", "action": action})
+        if action == "restart":
+            self.evict = "restart"
+        elif status in FINAL:
+            return
+        elif action == "terminate":
+            self.evict = "terminate"
+            if not self._executing:
+                await self._set_status(InstanceStatus.TERMINATED, durable=True)
+        elif action == "pause" and status is not InstanceStatus.PAUSED:
+            if not self._executing:
+                await self._set_status(InstanceStatus.PAUSED, durable=True)
+                return
+            self.pause_requested = True
+            if self.steps_in_flight:
+                await self._set_status(InstanceStatus.WAITING_FOR_PAUSE)
+            self._signal.set()
+        elif action == "resume" and status is InstanceStatus.PAUSED:
+            await self._set_status(InstanceStatus.QUEUED)
+        if self.evict and self._scope is not None:
+            self._scope.cancel()
+
+
+def _json_copy(text: str) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+def _from_group(group: BaseExceptionGroup) -> tuple[str, Any]:  # type: ignore[type-arg]
+    """Pick the outcome from concurrent steps: an engine signal first, else the first error."""
+    flat: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            flat.append(exc)
+
+    walk(group)
+    for exc in flat:
+        if isinstance(exc, Suspend):
+            return "suspend", exc.wake_at
+    for exc in flat:
+        if isinstance(exc, Evicted):
+            return "evicted", None
+    for exc in flat:
+        if isinstance(exc, Exception):
+            return "error", exc
+    raise group
