@@ -1,0 +1,168 @@
+"""create_app(config): the Starlette application that serves a deployment."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from host.config import Config, load_config
+from host.errors import ConfigError, WaypostError
+from host.runtime.context import BackgroundWork
+from host.runtime.dispatch import Dispatcher
+from host.runtime.env import Env, build_envs
+from host.runtime.registry import Registry
+from host.runtime.reload import ChangeFilter, Reloader
+from host.runtime.routing import RouteTable
+
+logger = logging.getLogger("waypost")
+
+try:  # TODO(engine): drop this guard once host.workflows.engine is in place
+    from host.workflows.engine import Engine, WorkflowDef
+except ModuleNotFoundError as exc:
+    if exc.name != "host.workflows.engine":
+        raise
+    Engine = None  # type: ignore[assignment,misc]
+    WorkflowDef = None  # type: ignore[assignment,misc]
+
+
+class Host:
+    """Everything a running deployment holds; replaced piecewise, read whole, on reload."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.registry = Registry()
+        self.background = BackgroundWork()
+        self.engine: Any = None
+        self.routes = RouteTable(())
+        self.envs: Mapping[str, Env] = {}
+        self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
+
+    def load(self) -> None:
+        """Import every worker; raises ConfigError / WorkerLoadError (start-up fails on any error)."""
+        self.registry.load(self.config, strict=True)
+        self._check_engine(self.config)
+
+    def _check_engine(self, config: Config) -> None:
+        if Engine is None and any(w.workflows for w in config.workers):
+            raise WaypostError("config.yaml declares workflows, but host.workflows.engine is not installed")
+
+    def activate(self, config: Config) -> None:
+        """Build envs and routes for `config` and swap them in; tell the engine the workflow classes."""
+        binding = self.engine.binding if self.engine is not None else None
+        envs = build_envs(config, self.dispatcher.invoke, binding)
+        routes = RouteTable.build((w.name, w.routes) for w in config.workers)
+        self.config, self.envs, self.routes = config, envs, routes
+        if self.engine is not None:
+            self.engine.set_workflows(self._workflow_defs(config, envs))
+
+    def _workflow_defs(self, config: Config, envs: Mapping[str, Env]) -> dict[str, Any]:
+        defs: dict[str, Any] = {}
+        for worker in config.workers:
+            for wf in worker.workflows:
+                if wf.script_name is not None:
+                    continue
+
+                def load_class(worker: str = worker.name, cls: str = wf.class_name) -> type:
+                    return getattr(self.registry.module(worker), cls)  # type: ignore[no-any-return]
+
+                defs[wf.name] = WorkflowDef(name=wf.name, load_class=load_class, env=envs[worker.name],
+                                            steps_limit=wf.steps_limit, concurrency_limit=wf.concurrency_limit)
+        return defs
+
+    async def reload(self) -> None:
+        """Re-read config.yaml and functions/; a bad config keeps everything as it was."""
+        try:
+            config = load_config(self.config.path, root=self.config.root, overrides=self.config.overrides)
+            self._check_engine(config)
+        except (ConfigError, WaypostError) as exc:
+            logger.error("%s (reload skipped; still serving the previous configuration)", exc)
+            return
+        if config.host != self.config.host:
+            logger.warning("host settings changed in %s; restart to apply them", config.file)
+            config = replace(config, host=self.config.host)
+        self.registry.load(config, strict=False)
+        self.activate(config)
+        logger.info("reloaded: %d worker(s)%s", len(self.registry.workers),
+                    f", {len(self.registry.errors)} with errors" if self.registry.errors else "")
+
+
+def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """Build the application for `config`.
+
+    Parameters:
+        config: the validated deployment (see host.config.load_config).
+        reload: watch functions/ and config.yaml and apply changes while serving.
+        extra_routes: routes tried before worker dispatch (the admin API mounts here).
+
+    Workers are imported here, so a broken worker or a missing workflow class raises before
+    the server starts; the engine, reloader and wait_until work live in the lifespan.
+    """
+    host = Host(config)
+    host.load()
+    if Engine is not None:
+        hc = config.host
+        host.engine = Engine(hc.data_dir, durability=hc.durability, hibernate_after=hc.hibernate_after)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            host.config.host.data_dir.mkdir(parents=True, exist_ok=True)
+            if host.engine is not None:
+                await stack.enter_async_context(host.engine)
+            # the engine outlives wait_until work: that work may still create instances
+            await stack.enter_async_context(host.background)
+            host.activate(host.config)
+            if reload:
+                reloader = Reloader(ChangeFilter(config.functions_dir, config.path), host.reload)
+                stack.enter_context(_run_in_background(host.background, reloader))
+            app.state.host = host
+            yield
+            logger.info("shutting down")
+
+    routes: list[BaseRoute] = list(extra_routes)
+    # ---- admin API (host/admin) is mounted here, before worker dispatch ----
+    routes.extend(_admin_routes(host))
+    routes.append(Route("/{path:path}", endpoint=host.dispatcher))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.host = host
+    return app
+
+
+def _admin_routes(host: Host) -> list[BaseRoute]:
+    """host.admin.routes.mount(app_routes, engine, config) adds the admin API, when it exists."""
+    try:
+        admin = importlib.import_module("host.admin.routes")
+    except ModuleNotFoundError as exc:
+        if exc.name != "host.admin.routes":
+            raise
+        return []
+    if host.engine is None:
+        return []
+    app_routes: list[BaseRoute] = []
+    admin.mount(app_routes, host.engine, host.config)
+    return app_routes
+
+
+@contextlib.contextmanager
+def _run_in_background(background: BackgroundWork, reloader: Reloader) -> Any:
+    """Run the reloader in the host's task group and cancel it when the lifespan ends."""
+    import anyio
+
+    scope = anyio.CancelScope()
+
+    async def run() -> None:
+        with scope:
+            await reloader.run()
+
+    background.start_service(run)
+    try:
+        yield
+    finally:
+        scope.cancel()

@@ -1,0 +1,37 @@
+"""`waypost serve`: serve the deployment in the current folder (or --config's)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from host.log import LEVELS, setup_logging
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("serve", help="serve functions/ and config.yaml over HTTP",
+                              description="Serve the deployment: config.yaml (if any) and functions/.")
+    p.add_argument("--config", metavar="PATH", type=Path,
+                   help="config file (default: ./config.yaml if present)")
+    p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
+    p.add_argument("--no-reload", action="store_true", help="do not watch files for changes")
+    p.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # imported here so `waypost --help` stays fast
+    from host.app import create_app
+    from host.config import load_config
+    from host.server import serve
+
+    setup_logging(args.log_level)
+    path: Path | None = args.config
+    if path is None and Path("config.yaml").is_file():
+        path = Path("config.yaml")
+    overrides = {"listen": args.listen, "data_dir": args.data}
+    config = load_config(path, overrides={k: v for k, v in overrides.items() if v})
+    app = create_app(config, reload=not args.no_reload)
+    serve(app, config.host.listen, log_level=args.log_level)
+    return 0

@@ -1,0 +1,124 @@
+"""Serving a request: find the worker by route, call its handler, turn what it returns into a Response."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.responses import Response as StarletteResponse
+from starlette.types import Receive, Scope, Send
+
+from host.runtime.context import BackgroundWork, Context
+from host.runtime.env import Env
+from host.runtime.http import Request, Response
+from host.runtime.registry import Registry
+from host.runtime.routing import RouteTable
+
+logger = logging.getLogger("waypost")
+request_log = logging.getLogger("waypost.request")
+
+
+class Dispatcher:
+    """The catch-all ASGI endpoint for worker routes, and the in-process caller behind service bindings."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        background: BackgroundWork,
+        view: Callable[[], tuple[RouteTable, Mapping[str, Env]]],
+    ) -> None:
+        self.registry = registry
+        self.background = background
+        self._view = view  # the current route table and envs; replaced together on reload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        routes, _ = self._view()
+        route = routes.match(request.headers.get("host", ""), request.url.path)
+        error_id = None
+        if route is None:
+            worker = "-"
+            response: StarletteResponse = Response(f"Not Found: no worker serves {request.url.path}\n",
+                                                   status_code=404)
+        else:
+            worker = route.worker
+            response, error_id = await self.call(worker, request)
+        await response(scope, receive, send)
+        ms = (time.perf_counter() - started) * 1000
+        suffix = f" error={error_id}" if error_id else ""
+        request_log.info("%s %s worker=%s status=%d %.1fms%s", request.method, request.url.path, worker,
+                         response.status_code, ms, suffix)
+
+    async def invoke(self, worker: str, request: Request) -> Response:
+        """Call worker `worker` in-process (a service binding); always returns a host Response."""
+        response, _ = await self.call(worker, request)
+        return await _buffered(response)
+
+    async def call(self, worker: str, request: Request) -> tuple[StarletteResponse, str | None]:
+        """Run the worker's handler; a failure becomes a 500 carrying an error id, also logged."""
+        loaded = self.registry.get(worker)
+        _, envs = self._view()
+        if loaded is None:
+            return Response(f"Service Unavailable: worker {worker!r} failed to load; see the host log\n",
+                            status_code=503), None
+        if loaded.handler is None:
+            return Response(f"Not Found: worker {worker!r} has no fetch handler\n", status_code=404), None
+        env = envs.get(worker) or Env({})
+        try:
+            result: Any = loaded.handler(request, env, Context(self.background, worker))
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            error_id = secrets.token_hex(4)
+            logger.exception("error %s in worker %s on %s %s", error_id, worker, request.method, request.url.path)
+            return _error_response(error_id), error_id
+        response = coerce(result)
+        if response is None:
+            error_id = secrets.token_hex(4)
+            logger.error("error %s in worker %s: the handler returned %s; return a Response, dict, list or str",
+                         error_id, worker, _describe(result))
+            return _error_response(error_id), error_id
+        return response, None
+
+
+def coerce(result: Any) -> StarletteResponse | None:
+    """A Response as is, dict/list as JSON, str as text; None for anything else."""
+    if isinstance(result, StarletteResponse):
+        return result
+    if isinstance(result, dict | list):
+        try:
+            return Response.json(result)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(result, str):
+        return Response(result, media_type="text/plain")
+    return None
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+
+
+def _error_response(error_id: str) -> Response:
+    return Response(f"Internal Server Error (error id: {error_id})\n", status_code=500,
+                    headers={"x-waypost-error-id": error_id})
+
+
+async def _buffered(response: StarletteResponse) -> Response:
+    """A host Response with the whole body in memory, so the caller can read `.body` / `await .text()`."""
+    if isinstance(response, Response) and not hasattr(response, "body_iterator"):
+        return response
+    body = getattr(response, "body", None)
+    if body is None:
+        chunks = [c if isinstance(c, bytes) else str(c).encode("utf-8") async for c in response.body_iterator]
+        body = b"".join(chunks)
+    out = Response(bytes(body), status_code=response.status_code)
+    out.raw_headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+    out.raw_headers.append((b"content-length", str(len(body)).encode()))
+    return out
