@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from host.workflows.journal import JournalDamaged, parse, replay_state
+from host.workflows.status import InstanceStatus
+
+GOLDEN = Path(__file__).parent.parent / "journals"
+
+
+def test_complete_journal_replays_to_its_result() -> None:
+    entries, good = parse((GOLDEN / "complete.jsonl").read_bytes())
+    state = replay_state(entries)
+    assert state.status is InstanceStatus.COMPLETE
+    assert state.steps[("charge", 1)].result == {"charged": 10}
+    assert state.steps[("charge", 1)].failures == 1
+    assert state.steps[("shipped", 1)].event["payload"] == {"carrier": "dhl"}
+    assert state.output == {"ok": True}
+    assert state.step_count == 3
+
+
+def test_torn_tail_is_dropped() -> None:
+    data = (GOLDEN / "torn-tail.jsonl").read_bytes()
+    entries, good = parse(data)
+    assert good < len(data) and data[:good].endswith(b"\n")
+    assert [e["type"] for e in entries] == ["status", "step_start", "step_done"]
+
+
+def test_damage_in_the_middle_names_file_and_line() -> None:
+    with pytest.raises(JournalDamaged, match=r"damaged\.jsonl line 2"):
+        parse((GOLDEN / "damaged.jsonl").read_bytes(), "damaged.jsonl")
+
+
+def test_empty_journal() -> None:
+    assert parse(b"") == ([], 0)
