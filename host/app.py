@@ -72,8 +72,13 @@ class Host:
                 def load_class(worker: str = worker.name, cls: str = wf.class_name) -> type:
                     return getattr(self.registry.module(worker), cls)  # type: ignore[no-any-return]
 
-                defs[wf.name] = WorkflowDef(name=wf.name, load_class=load_class, env=envs[worker.name],
-                                            steps_limit=wf.steps_limit, concurrency_limit=wf.concurrency_limit)
+                defs[wf.name] = WorkflowDef(
+                    name=wf.name,
+                    load_class=load_class,
+                    env=envs[worker.name],
+                    steps_limit=wf.steps_limit,
+                    concurrency_limit=wf.concurrency_limit,
+                )
         return defs
 
     async def reload(self) -> None:
@@ -89,8 +94,11 @@ class Host:
             config = replace(config, host=self.config.host)
         self.registry.load(config, strict=False)
         self.activate(config)
-        logger.info("reloaded: %d worker(s)%s", len(self.registry.workers),
-                    f", {len(self.registry.errors)} with errors" if self.registry.errors else "")
+        logger.info(
+            "reloaded: %d worker(s)%s",
+            len(self.registry.workers),
+            f", {len(self.registry.errors)} with errors" if self.registry.errors else "",
+        )
 
 
 def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:

@@ -195,15 +195,31 @@ def discover_dropins(config: Config) -> tuple[WorkerConfig, ...]:
         if entry.resolve() in claimed:
             continue
         if not NAME_RE.match(stem) or len(stem) > 64:
-            logger.warning("%s: not served: a worker name must match %s (1-64 chars)",
-                           display_path(entry), NAME_RE.pattern)
+            logger.warning(
+                "%s: not served: a worker name must match %s (1-64 chars)",
+                display_path(entry),
+                NAME_RE.pattern,
+            )
             continue
         if stem in names:
-            raise ConfigError(display_path(entry), "", f"drop-in worker {stem!r} has the name of a "
-                              "configured worker; rename the file or name it in that worker's main")
+            raise ConfigError(
+                display_path(entry),
+                "",
+                f"drop-in worker {stem!r} has the name of a "
+                "configured worker; rename the file or name it in that worker's main",
+            )
         main = (entry / "__init__.py") if entry.is_dir() else entry
-        found.append(WorkerConfig(name=stem, main=main.resolve(), routes=(f"/{stem}", f"/{stem}/*"),
-                                  vars={}, services=(), workflows=(), dropin=True))
+        found.append(
+            WorkerConfig(
+                name=stem,
+                main=main.resolve(),
+                routes=(f"/{stem}", f"/{stem}/*"),
+                vars={},
+                services=(),
+                workflows=(),
+                dropin=True,
+            )
+        )
     return tuple(found)
 
 
@@ -220,9 +236,12 @@ def _check_cross_references(config: Config, file: str) -> None:
         for j, wf in enumerate(worker.workflows):
             if wf.script_name is None:
                 if wf.name in defined:
-                    raise ConfigError(file, f"workers[{i}].workflows[{j}].name",
-                                      f"workflow {wf.name!r} is already defined by worker "
-                                      f"{defined[wf.name][0]!r}; add script_name to refer to it")
+                    raise ConfigError(
+                        file,
+                        f"workers[{i}].workflows[{j}].name",
+                        f"workflow {wf.name!r} is already defined by worker "
+                        f"{defined[wf.name][0]!r}; add script_name to refer to it",
+                    )
                 defined[wf.name] = (worker.name, wf)
     claimed: dict[str, str] = {}
     for i, worker in enumerate(config.workers):
@@ -247,11 +266,16 @@ def _check_cross_references(config: Config, file: str) -> None:
             owner = by_name[wf.script_name]
             target = next((w for w in owner.workflows if w.name == wf.name and w.script_name is None), None)
             if target is None:
-                raise ConfigError(file, f"{key}.name",
-                                  f"worker {wf.script_name!r} defines no workflow named {wf.name!r}")
+                raise ConfigError(
+                    file, f"{key}.name", f"worker {wf.script_name!r} defines no workflow named {wf.name!r}"
+                )
             if target.class_name != wf.class_name:
-                raise ConfigError(file, f"{key}.class_name", f"worker {wf.script_name!r} defines workflow "
-                                  f"{wf.name!r} with class {target.class_name!r}, not {wf.class_name!r}")
+                raise ConfigError(
+                    file,
+                    f"{key}.class_name",
+                    f"worker {wf.script_name!r} defines workflow "
+                    f"{wf.name!r} with class {target.class_name!r}, not {wf.class_name!r}",
+                )
 
 
 def _route_key(route: str) -> str:
@@ -342,8 +366,9 @@ class _Validator:
 
     def host(self, raw: Any) -> HostConfig:
         key = "host"
-        raw = self.mapping(raw, key, ("listen", "data_dir", "account_id", "durability", "hibernate_after",
-                                      "max_body"))
+        raw = self.mapping(
+            raw, key, ("listen", "data_dir", "account_id", "durability", "hibernate_after", "max_body")
+        )
         settings: dict[str, Any] = {"data_dir": self.root / "data"}
         for k, value in raw.items():
             where = _join(key, k)
@@ -374,30 +399,40 @@ class _Validator:
                 raise self.fail(f"workers[{i}].name", f"worker {worker.name!r} is defined twice")
             seen.add(worker.name)
             workers.append(worker)
-        return Config(path=path.resolve() if path else None, root=self.root, host=host, workers=tuple(workers))
+        return Config(
+            path=path.resolve() if path else None, root=self.root, host=host, workers=tuple(workers)
+        )
 
     def worker(self, raw: Any, key: str) -> WorkerConfig:
-        raw = self.mapping(raw, key, ("name", "main", "routes", "vars", "services", "workflows"),
-                           required=("name", "main"))
+        raw = self.mapping(
+            raw, key, ("name", "main", "routes", "vars", "services", "workflows"), required=("name", "main")
+        )
         name = self.name(raw["name"], f"{key}.name")
         main = self.path(raw["main"], f"{key}.main", must_exist=True)
         if main.is_dir():
             if not (main / "__init__.py").is_file():
                 raise self.fail(f"{key}.main", f"{raw['main']} is a folder without __init__.py")
             main = main / "__init__.py"
-        routes = tuple(self.route(r, f"{key}.routes[{j}]")
-                       for j, r in enumerate(self.sequence(raw.get("routes") or [], f"{key}.routes")))
+        routes = tuple(
+            self.route(r, f"{key}.routes[{j}]")
+            for j, r in enumerate(self.sequence(raw.get("routes") or [], f"{key}.routes"))
+        )
         used: set[str] = set()
         vars_raw = raw.get("vars") or {}
         if not isinstance(vars_raw, dict):
             raise self.fail(f"{key}.vars", f"expected a mapping, got {_kind(vars_raw)}")
         variables = {self.binding(k, f"{key}.vars.{k}", used): v for k, v in vars_raw.items()}
-        services = tuple(self.service(s, f"{key}.services[{j}]", used)
-                         for j, s in enumerate(self.sequence(raw.get("services") or [], f"{key}.services")))
-        workflows = tuple(self.workflow(w, f"{key}.workflows[{j}]", used)
-                          for j, w in enumerate(self.sequence(raw.get("workflows") or [], f"{key}.workflows")))
-        return WorkerConfig(name=name, main=main, routes=routes, vars=variables, services=services,
-                            workflows=workflows)
+        services = tuple(
+            self.service(s, f"{key}.services[{j}]", used)
+            for j, s in enumerate(self.sequence(raw.get("services") or [], f"{key}.services"))
+        )
+        workflows = tuple(
+            self.workflow(w, f"{key}.workflows[{j}]", used)
+            for j, w in enumerate(self.sequence(raw.get("workflows") or [], f"{key}.workflows"))
+        )
+        return WorkerConfig(
+            name=name, main=main, routes=routes, vars=variables, services=services, workflows=workflows
+        )
 
     def route(self, value: Any, key: str) -> str:
         value = self.string(value, key)
@@ -407,17 +442,25 @@ class _Validator:
         if "*" in path[:-1] or "*" in host.removeprefix("*."):
             raise self.fail(key, f"{value!r}: '*' may only end the path or start the host ('*.example.com')")
         if ("/" + path).startswith(RESERVED_PREFIX):
-            raise self.fail(key, f"{value!r} is under {RESERVED_PREFIX}/*, which is reserved for the admin API")
+            raise self.fail(
+                key, f"{value!r} is under {RESERVED_PREFIX}/*, which is reserved for the admin API"
+            )
         return value
 
     def service(self, raw: Any, key: str, used: set[str]) -> ServiceConfig:
         raw = self.mapping(raw, key, ("binding", "service"), required=("binding", "service"))
-        return ServiceConfig(binding=self.binding(raw["binding"], f"{key}.binding", used),
-                             service=self.name(raw["service"], f"{key}.service"))
+        return ServiceConfig(
+            binding=self.binding(raw["binding"], f"{key}.binding", used),
+            service=self.name(raw["service"], f"{key}.service"),
+        )
 
     def workflow(self, raw: Any, key: str, used: set[str]) -> WorkflowConfig:
-        raw = self.mapping(raw, key, ("name", "binding", "class_name", "script_name", "limits", "concurrency"),
-                           required=("name", "binding", "class_name"))
+        raw = self.mapping(
+            raw,
+            key,
+            ("name", "binding", "class_name", "script_name", "limits", "concurrency"),
+            required=("name", "binding", "class_name"),
+        )
         steps = MAX_STEPS
         if raw.get("limits") is not None:
             limits = self.mapping(raw["limits"], f"{key}.limits", ("steps",))
@@ -449,5 +492,11 @@ def _join(key: str, sub: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)

@@ -11,14 +11,14 @@ from host import __version__
 from host.errors import WaypostError
 
 # One line per sub-command module; each defines add_parser(subparsers) and sets handler=...
-COMMANDS = (
-    "host.cli.serve",
-)
+COMMANDS = ("host.cli.serve",)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="waypost", description="Serve Workers-style functions and "
-                                     "durable workflows from a folder of files.")
+    parser = argparse.ArgumentParser(
+        prog="waypost",
+        description="Serve Workers-style functions and durable workflows from a folder of files.",
+    )
     parser.add_argument("--version", action="version", version=f"waypost {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

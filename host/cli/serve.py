@@ -9,10 +9,14 @@ from host.log import LEVELS, setup_logging
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("serve", help="serve functions/ and config.yaml over HTTP",
-                              description="Serve the deployment: config.yaml (if any) and functions/.")
-    p.add_argument("--config", metavar="PATH", type=Path,
-                   help="config file (default: ./config.yaml if present)")
+    p = subparsers.add_parser(
+        "serve",
+        help="serve functions/ and config.yaml over HTTP",
+        description="Serve the deployment: config.yaml (if any) and functions/.",
+    )
+    p.add_argument(
+        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml if present)"
+    )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
     p.add_argument("--no-reload", action="store_true", help="do not watch files for changes")

@@ -43,16 +43,24 @@ class Dispatcher:
         error_id = None
         if route is None:
             worker = "-"
-            response: StarletteResponse = Response(f"Not Found: no worker serves {request.url.path}\n",
-                                                   status_code=404)
+            response: StarletteResponse = Response(
+                f"Not Found: no worker serves {request.url.path}\n", status_code=404
+            )
         else:
             worker = route.worker
             response, error_id = await self.call(worker, request)
         await response(scope, receive, send)
         ms = (time.perf_counter() - started) * 1000
         suffix = f" error={error_id}" if error_id else ""
-        request_log.info("%s %s worker=%s status=%d %.1fms%s", request.method, request.url.path, worker,
-                         response.status_code, ms, suffix)
+        request_log.info(
+            "%s %s worker=%s status=%d %.1fms%s",
+            request.method,
+            request.url.path,
+            worker,
+            response.status_code,
+            ms,
+            suffix,
+        )
 
     async def invoke(self, worker: str, request: Request) -> Response:
         """Call worker `worker` in-process (a service binding); always returns a host Response."""
@@ -64,8 +72,9 @@ class Dispatcher:
         loaded = self.registry.get(worker)
         _, envs = self._view()
         if loaded is None:
-            return Response(f"Service Unavailable: worker {worker!r} failed to load; see the host log\n",
-                            status_code=503), None
+            return Response(
+                f"Service Unavailable: worker {worker!r} failed to load; see the host log\n", status_code=503
+            ), None
         if loaded.handler is None:
             return Response(f"Not Found: worker {worker!r} has no fetch handler\n", status_code=404), None
         env = envs.get(worker) or Env({})
@@ -75,13 +84,19 @@ class Dispatcher:
                 result = await result
         except Exception:
             error_id = secrets.token_hex(4)
-            logger.exception("error %s in worker %s on %s %s", error_id, worker, request.method, request.url.path)
+            logger.exception(
+                "error %s in worker %s on %s %s", error_id, worker, request.method, request.url.path
+            )
             return _error_response(error_id), error_id
         response = coerce(result)
         if response is None:
             error_id = secrets.token_hex(4)
-            logger.error("error %s in worker %s: the handler returned %s; return a Response, dict, list or str",
-                         error_id, worker, _describe(result))
+            logger.error(
+                "error %s in worker %s: the handler returned %s; return a Response, dict, list or str",
+                error_id,
+                worker,
+                _describe(result),
+            )
             return _error_response(error_id), error_id
         return response, None
 
@@ -106,8 +121,11 @@ def _describe(value: Any) -> str:
 
 
 def _error_response(error_id: str) -> Response:
-    return Response(f"Internal Server Error (error id: {error_id})\n", status_code=500,
-                    headers={"x-waypost-error-id": error_id})
+    return Response(
+        f"Internal Server Error (error id: {error_id})\n",
+        status_code=500,
+        headers={"x-waypost-error-id": error_id},
+    )
 
 
 async def _buffered(response: StarletteResponse) -> Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 
 class WorkerEntrypoint:
-    """Base for `class Default(WorkerEntrypoint)`: one instance per request, with `self.env` and `self.ctx`."""
+    """Base of `class Default(WorkerEntrypoint)`: one instance per request, with self.env and self.ctx."""
 
     def __init__(self, ctx: Any, env: Any) -> None:
         self.ctx = ctx

@@ -83,8 +83,11 @@ def build_request(url: str, method: str, headers: Mapping[str, str], body: bytes
     data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     host = parts.hostname or "localhost"
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    raw = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
-           if k.lower() not in ("host", "content-length")]
+    raw = [
+        (k.lower().encode("latin-1"), str(v).encode("latin-1"))
+        for k, v in headers.items()
+        if k.lower() not in ("host", "content-length")
+    ]
     raw.append((b"host", parts.netloc.encode("latin-1")))
     if data or method.upper() not in ("GET", "HEAD"):
         raw.append((b"content-length", str(len(data)).encode()))
@@ -124,8 +127,10 @@ def build_envs(
             bindings[svc.binding] = ServiceBinding(svc.service, invoke)
         for wf in worker.workflows:
             if workflow_binding is None:
-                raise WaypostError(f"worker {worker.name!r} binds workflow {wf.name!r}, but this host "
-                                   "has no workflow engine (host.workflows.engine is missing)")
+                raise WaypostError(
+                    f"worker {worker.name!r} binds workflow {wf.name!r}, but this host "
+                    "has no workflow engine (host.workflows.engine is missing)"
+                )
             bindings[wf.binding] = workflow_binding(wf.name)
         envs[worker.name] = Env(bindings)
     return envs

@@ -74,9 +74,12 @@ def load_worker(name: str, path: Path) -> LoadedWorker:
         raise WorkerLoadError(describe_import_error(exc, path)) from exc
     handler, form = find_handler(module)
     if handler is None:
-        logger.warning("%s: no fetch handler (define fetch(request, env, ctx), on_fetch(...) or "
-                       "class Default(WorkerEntrypoint)); requests to worker %r get 404",
-                       display_path(path), name)
+        logger.warning(
+            "%s: no fetch handler (define fetch(request, env, ctx), on_fetch(...) or "
+            "class Default(WorkerEntrypoint)); requests to worker %r get 404",
+            display_path(path),
+            name,
+        )
     return LoadedWorker(name=name, path=path, module=module, handler=handler, form=form)
 
 

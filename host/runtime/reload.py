@@ -24,8 +24,15 @@ from watchdog.observers import Observer
 logger = logging.getLogger("waypost")
 
 # Opened/closed events (inotify) are left out: importing a file would otherwise trigger a reload.
-_EVENTS = (FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent,
-           DirCreatedEvent, DirDeletedEvent, DirMovedEvent)
+_EVENTS = (
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+)
 
 
 class ChangeFilter:
@@ -63,8 +70,13 @@ class _Handler(FileSystemEventHandler):
 class Reloader:
     """Runs `on_change` once per burst of relevant changes, `debounce` seconds after the last one."""
 
-    def __init__(self, accept: ChangeFilter, on_change: Callable[[], Awaitable[None]],
-                 debounce: float = 0.1, max_delay: float = 0.4) -> None:
+    def __init__(
+        self,
+        accept: ChangeFilter,
+        on_change: Callable[[], Awaitable[None]],
+        debounce: float = 0.1,
+        max_delay: float = 0.4,
+    ) -> None:
         self.accept = accept
         self.on_change = on_change
         self.debounce = debounce
