@@ -75,8 +75,8 @@ class InstanceExists(InstanceError):
     code = "instance.already_exists"
 
 
-class InvalidTransition(InstanceError):
-    """The control request is not allowed in the instance's current status."""
+class InvalidTransition(InstanceError, ValueError):
+    """The control request is not allowed in the instance's current status (a ValueError: bad input)."""
 
     code = "instance.invalid_state"
 

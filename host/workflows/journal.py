@@ -51,8 +51,7 @@ def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[st
             continue
         try:
             entry = json.loads(line)
-            if not isinstance(entry, dict) or "type" not in entry:
-                raise ValueError("not a journal entry object")
+            _check_entry(entry)
         except ValueError as exc:
             if number == len(lines) - 1 and not lines[-1]:
                 # the last complete line is garbage: treat as a torn write of the final entry
@@ -61,6 +60,36 @@ def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[st
         entries.append(entry)
         good += len(line) + 1
     return entries, good
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "status": ("status",),
+    "step_start": ("name", "count", "attempt"),
+    "step_fail": ("name", "count", "attempt", "error"),
+    "step_done": ("name", "count"),
+    "step_error": ("name", "count", "error"),
+    "sleep": ("name", "count", "until"),
+    "wait": ("name", "count", "event_type", "timeout_at"),
+    "event": ("name", "count", "event", "inbox"),
+    "wait_timeout": ("name", "count"),
+    "control": ("action",),
+}
+_STATUSES = frozenset(s.value for s in InstanceStatus)
+
+
+def _check_entry(entry: object) -> None:
+    """Refuse anything that is not an entry this engine writes (ValueError says what)."""
+    if not isinstance(entry, dict):
+        raise ValueError("not a JSON object")
+    kind = entry.get("type")
+    fields = _FIELDS.get(kind)  # type: ignore[arg-type]
+    if fields is None:
+        raise ValueError(f"unknown entry type {kind!r}")
+    missing = [f for f in fields if f not in entry]
+    if missing:
+        raise ValueError(f"{kind} entry without {missing[0]!r}")
+    if kind == "status" and entry["status"] not in _STATUSES:
+        raise ValueError(f"unknown status {entry['status']!r}")
 
 
 @dataclass
