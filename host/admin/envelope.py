@@ -1,0 +1,87 @@
+"""Cloudflare's v4 response envelope: {success, errors, messages, result, result_info}.
+
+Errors carry Cloudflare's integer `code` (what its clients parse), a one-line `message`, and
+`type`, the stable string code of host.errors (for example "instance.not_found").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from host.errors import (
+    InstanceExists,
+    InstanceNotFound,
+    InvalidTransition,
+    LimitExceeded,
+    WaypostError,
+    WorkflowNotFound,
+)
+
+# type -> (HTTP status, Cloudflare-style integer code); documented in README "Admin API"
+ERRORS: dict[str, tuple[int, int]] = {
+    "request.invalid": (400, 10001),
+    "limit.exceeded": (400, 10002),
+    "request.too_large": (413, 10003),
+    "auth.missing": (401, 10010),
+    "auth.invalid": (403, 10011),
+    "auth.not_loopback": (403, 10012),
+    "route.not_found": (404, 10020),
+    "account.not_found": (404, 10021),
+    "workflow.not_found": (404, 10022),
+    "instance.not_found": (404, 10023),
+    "step.not_found": (404, 10024),
+    "version.not_found": (404, 10025),
+    "instance.already_exists": (409, 10030),
+    "instance.invalid_state": (409, 10031),
+    "method.not_allowed": (405, 10040),
+    "internal": (500, 10000),
+}
+
+
+class ApiError(Exception):
+    """An error answer: `type` is a key of ERRORS, `message` one line naming what is wrong."""
+
+    def __init__(self, type: str, message: str) -> None:
+        super().__init__(message)
+        self.type = type
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return ERRORS[self.type][0]
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.type!r}, {self.message!r})"
+
+
+def from_exception(exc: Exception) -> ApiError:
+    """Map a Waypost error or ValueError to its API error; anything else is `internal`."""
+    if isinstance(exc, ApiError):
+        return exc
+    for cls, type in ((InstanceNotFound, "instance.not_found"), (WorkflowNotFound, "workflow.not_found"),
+                      (InstanceExists, "instance.already_exists"), (InvalidTransition, "instance.invalid_state"),
+                      (LimitExceeded, "limit.exceeded")):
+        if isinstance(exc, cls):
+            return ApiError(type, str(exc))
+    if isinstance(exc, ValueError):
+        return ApiError("request.invalid", str(exc))
+    if isinstance(exc, WaypostError):
+        return ApiError("request.invalid", str(exc))
+    return ApiError("internal", "internal error; see the host log")
+
+
+def ok(result: Any, result_info: dict[str, Any] | None = None, status: int = 200) -> JSONResponse:
+    body: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
+    if result_info is not None:
+        body["result_info"] = result_info
+    return JSONResponse(body, status_code=status)
+
+
+def failure(error: ApiError) -> JSONResponse:
+    status, code = ERRORS[error.type]
+    body = {"success": False, "errors": [{"code": code, "message": error.message, "type": error.type}],
+            "messages": [], "result": None}
+    headers = {"WWW-Authenticate": 'Bearer realm="waypost"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -1,0 +1,172 @@
+"""Cloudflare's JSON shapes of workflows, versions and instances, built from what the data directory holds.
+
+Shared by the admin API and the CLI's `--json`, so both answer with the same documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from host.admin.steps import api_steps, build_steps, read_journal
+from host.workflows import instances
+from host.workflows.files import InstanceDir, workflows_root
+from host.workflows.runner import iso
+from host.workflows.status import InstanceStatus
+
+_NAMESPACE = uuid.UUID("9b1f5f1e-6a38-4c38-9a52-77a1d3c0b0a1")
+TRIGGER_SOURCES = ("unknown", "api", "binding", "event", "cron")
+
+
+def workflow_id(name: str) -> str:
+    """A stable id for a workflow name (Cloudflare gives every workflow a UUID)."""
+    return str(uuid.uuid5(_NAMESPACE, f"workflow:{name}"))
+
+
+def version_id(name: str, class_name: str) -> str:
+    """One version per workflow and class: the code is whatever the worker's file holds now."""
+    return str(uuid.uuid5(_NAMESPACE, f"version:{name}:{class_name}"))
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    """What config.yaml says about a workflow (empty strings when the host does not define it)."""
+
+    name: str
+    class_name: str = ""
+    script_name: str = ""
+    steps_limit: int | None = None
+    concurrency_limit: int | None = None
+
+
+def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
+    """name -> WorkflowInfo of the workflows a host.config.Config defines."""
+    found: dict[str, WorkflowInfo] = {}
+    for worker in getattr(config, "workers", ()):
+        for wf in worker.workflows:
+            if wf.script_name is None:
+                found[wf.name] = WorkflowInfo(wf.name, wf.class_name, worker.name, wf.steps_limit,
+                                              wf.concurrency_limit)
+    return found
+
+
+def status_counts(docs: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {status.value: 0 for status in InstanceStatus}
+    for doc in docs:
+        status = doc.get("status")
+        if status in counts:
+            counts[status] += 1
+    return counts
+
+
+def workflow_doc(data_dir: Path, info: WorkflowInfo) -> dict[str, Any]:
+    """One workflow as Cloudflare lists it, with instance counts by status (reads every status.json)."""
+    docs = instances.list_instances(data_dir, info.name)
+    folder = workflows_root(data_dir) / info.name
+    try:
+        created = folder.stat().st_ctime
+        modified = folder.stat().st_mtime
+    except FileNotFoundError:
+        created = modified = time.time()
+    newest = docs[0].get("created_on") if docs else None
+    return {
+        "id": workflow_id(info.name),
+        "name": info.name,
+        "class_name": info.class_name,
+        "script_name": info.script_name,
+        "created_on": iso(created),
+        "modified_on": iso(modified),
+        "triggered_on": newest,
+        "instances": status_counts(docs),
+    }
+
+
+def version_doc(info: WorkflowInfo, created_on: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": version_id(info.name, info.class_name), "workflow_id": workflow_id(info.name),
+        "class_name": info.class_name, "created_on": created_on, "modified_on": created_on,
+        "has_dag": False, "language": "python",
+    }
+    if info.steps_limit is not None:
+        doc["limits"] = {"steps": info.steps_limit}
+    if info.concurrency_limit is not None:
+        doc["concurrency"] = {"limit": info.concurrency_limit}
+    return doc
+
+
+def read_meta(data_dir: Path, workflow: str, instance_id: str) -> dict[str, Any]:
+    """instance.json of an instance ({} when it cannot be read)."""
+    try:
+        return InstanceDir(data_dir, workflow, instance_id).read_meta()
+    except (OSError, ValueError, LookupError):
+        return {}
+
+
+def trigger_source(meta: dict[str, Any]) -> str:
+    source = meta.get("trigger_source")
+    return source if source in TRIGGER_SOURCES else "unknown"
+
+
+def instance_item(status: dict[str, Any], meta: dict[str, Any], info: WorkflowInfo) -> dict[str, Any]:
+    """An instance as GET .../instances lists it."""
+    return {
+        "id": status["id"],
+        "status": status.get("status"),
+        "created_on": status.get("created_on"),
+        "modified_on": status.get("modified_on") or status.get("created_on"),
+        "started_on": status.get("start_time"),
+        "ended_on": status.get("end_time"),
+        "version_id": version_id(info.name, info.class_name),
+        "workflow_id": workflow_id(info.name),
+        "trigger_source": trigger_source(meta),
+    }
+
+
+def created_item(status: dict[str, Any], meta: dict[str, Any], info: WorkflowInfo) -> dict[str, Any]:
+    """An instance as create and batch create answer."""
+    return {"id": status["id"], "status": status.get("status"), "version_id": version_id(info.name, info.class_name),
+            "workflow_id": workflow_id(info.name), "trigger_source": trigger_source(meta)}
+
+
+def instance_detail(
+    data_dir: Path, info: WorkflowInfo, instance_id: str, *, simple: bool = False, order: str = "asc",
+    now: float | None = None,
+) -> dict[str, Any]:
+    """An instance as GET .../instances/{id} answers: status, params, times, output, error and steps."""
+    status = instances.read_status(data_dir, info.name, instance_id)
+    folder = InstanceDir(data_dir, info.name, instance_id)
+    meta = read_meta(data_dir, info.name, instance_id)
+    state = status.get("status")
+    doc: dict[str, Any] = {
+        "id": instance_id,
+        "status": state,
+        "params": meta.get("params"),
+        "trigger": {"source": trigger_source(meta)},
+        "versionId": version_id(info.name, info.class_name),
+        "queued": status.get("created_on"),
+        "start": status.get("start_time"),
+        "end": status.get("end_time"),
+        "success": True if state == "complete" else False if state in ("errored", "terminated") else None,
+        "output": status.get("output"),
+        "error": status.get("error"),
+        "step_count": status.get("step_count", 0),
+        "steps": [],
+    }
+    if not simple:
+        entries, _ = read_journal(folder.journal_path)
+        doc["steps"] = api_steps(build_steps(entries, time.time() if now is None else now), order)
+    return doc
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def instance_names(data_dir: Path, workflow: str) -> list[str]:
+    root = workflows_root(data_dir) / workflow / "instances"
+    return sorted(os.listdir(root)) if root.is_dir() else []
