@@ -20,20 +20,31 @@ class OrderWorkflow(WorkflowEntrypoint):
             raise NonRetryableError("an order needs a positive 'total'")
 
         # Retries with exponential backoff: a flaky gateway is retried, a bad card is not.
-        @step.do("charge card", config={"retries": {"limit": 3, "delay": "1 second", "backoff": "exponential"},
-                                        "timeout": "30 seconds"})
+        @step.do(
+            "charge card",
+            config={
+                "retries": {"limit": 3, "delay": "1 second", "backoff": "exponential"},
+                "timeout": "30 seconds",
+            },
+        )
         async def charge(ctx):
             if order.get("card") == "declined":
                 raise NonRetryableError("card declined")
             if order.get("flaky_gateway") and ctx.attempt == 1:
                 raise ConnectionError("payment gateway timed out")
-            return {"charge_id": f"ch_{event.instance_id}", "amount": order["total"],
-                    "currency": self.env.CURRENCY, "attempts": ctx.attempt}
+            return {
+                "charge_id": f"ch_{event.instance_id}",
+                "amount": order["total"],
+                "currency": self.env.CURRENCY,
+                "attempts": ctx.attempt,
+            }
 
         charged = await charge()
 
         try:
-            shipment = await step.wait_for_event("wait for shipment", "shipment", timeout=self.env.SHIP_TIMEOUT)
+            shipment = await step.wait_for_event(
+                "wait for shipment", "shipment", timeout=self.env.SHIP_TIMEOUT
+            )
         except WaitTimeoutError:
             refund = await step.do("refund", lambda: {"refunded": charged["charge_id"]})
             return {"order": event.instance_id, "outcome": "refunded", **refund}
@@ -65,7 +76,11 @@ async def fetch(request, env):
             payload = await request.json() if await request.body() else None
             await instance.send_event(type=parts[2], payload=payload)
             return Response.json({"sent": parts[2]}, status=202)
-        if request.method == "POST" and len(parts) == 2 and parts[1] in ("pause", "resume", "terminate", "restart"):
+        if (
+            request.method == "POST"
+            and len(parts) == 2
+            and parts[1] in ("pause", "resume", "terminate", "restart")
+        ):
             await getattr(instance, parts[1])()
             return Response.json({"id": instance.id, "requested": parts[1]}, status=202)
     except InstanceNotFound as exc:

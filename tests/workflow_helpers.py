@@ -46,10 +46,14 @@ class Flows:
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
-    def wait_status(self, instance_id: str, *statuses: str, binding: str = "SCRIPT", timeout: float = 10.0
-                    ) -> dict[str, Any]:
-        return wait_for(lambda: s if (s := self.status(instance_id, binding))["status"] in statuses else None,
-                        timeout, what=f"{instance_id} to be {'/'.join(statuses)}")
+    def wait_status(
+        self, instance_id: str, *statuses: str, binding: str = "SCRIPT", timeout: float = 10.0
+    ) -> dict[str, Any]:
+        return wait_for(
+            lambda: s if (s := self.status(instance_id, binding))["status"] in statuses else None,
+            timeout,
+            what=f"{instance_id} to be {'/'.join(statuses)}",
+        )
 
     def action(self, instance_id: str, action: str, binding: str = "SCRIPT") -> Any:
         return self.call("POST", f"{binding}/{instance_id}/{action}")

@@ -42,9 +42,14 @@ class InstanceHandle:
     async def restart(self) -> None:
         await self._engine.control(self.workflow, self.id, "restart")
 
-    async def send_event(self, options: dict[str, Any] | None = None, *, type: str | None = None,  # noqa: A002
-                         payload: Any = None) -> None:
-        """Send an event: `send_event(type="paid", payload={...})` or `send_event({"type":..., "payload":...})`."""
+    async def send_event(
+        self,
+        options: dict[str, Any] | None = None,
+        *,
+        type: str | None = None,  # noqa: A002
+        payload: Any = None,
+    ) -> None:
+        """Send an event: `send_event(type="paid", payload={...})`, or one dict with type and payload."""
         if options is not None:
             type, payload = options.get("type"), options.get("payload", payload)
         if type is None:
@@ -62,8 +67,13 @@ class WorkflowBinding:
     def __repr__(self) -> str:
         return f"<WorkflowBinding {self.workflow}>"
 
-    async def create(self, options: dict[str, Any] | None = None, *, id: str | None = None,  # noqa: A002
-                     params: Any = None) -> InstanceHandle:
+    async def create(
+        self,
+        options: dict[str, Any] | None = None,
+        *,
+        id: str | None = None,  # noqa: A002
+        params: Any = None,
+    ) -> InstanceHandle:
         """Create an instance: `create(id="order-42", params={...})`; both optional."""
         if options is not None:
             if not isinstance(options, dict):

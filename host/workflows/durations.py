@@ -6,14 +6,25 @@ import datetime as dt
 import re
 
 _UNITS: dict[str, float] = {
-    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
-    "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
-    "minute": 60.0, "minutes": 60.0,
-    "hour": 3600.0, "hours": 3600.0,
-    "day": 86400.0, "days": 86400.0,
-    "week": 7 * 86400.0, "weeks": 7 * 86400.0,
-    "month": 30 * 86400.0, "months": 30 * 86400.0,
-    "year": 365 * 86400.0, "years": 365 * 86400.0,
+    "ms": 0.001,
+    "millisecond": 0.001,
+    "milliseconds": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "day": 86400.0,
+    "days": 86400.0,
+    "week": 7 * 86400.0,
+    "weeks": 7 * 86400.0,
+    "month": 30 * 86400.0,
+    "months": 30 * 86400.0,
+    "year": 365 * 86400.0,
+    "years": 365 * 86400.0,
 }
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 

@@ -48,7 +48,11 @@ class Engine:
     """Runs workflow instances stored under `data_dir`; use as `async with Engine(...) as engine:`."""
 
     def __init__(
-        self, data_dir: Path, durability: str = "fsync", hibernate_after: float = 1.0, poll_interval: float = 0.5
+        self,
+        data_dir: Path,
+        durability: str = "fsync",
+        hibernate_after: float = 1.0,
+        poll_interval: float = 0.5,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.durability = durability
@@ -116,12 +120,16 @@ class Engine:
 
     # -- operations (binding, admin API) --------------------------------------------------------------
 
-    async def create(self, workflow: str, instance_id: str, params: Any, trigger: str = "api") -> dict[str, Any]:
+    async def create(
+        self, workflow: str, instance_id: str, params: Any, trigger: str = "api"
+    ) -> dict[str, Any]:
         """Create one validated instance and schedule it now."""
         self.require(workflow)
         status = await anyio.to_thread.run_sync(
-            lambda: instances.create_instance(self.data_dir, workflow, instance_id, params,
-                                              durability=self.durability, trigger=trigger))
+            lambda: instances.create_instance(
+                self.data_dir, workflow, instance_id, params, durability=self.durability, trigger=trigger
+            )
+        )
         due = float(status["created_on_epoch"])
         self._on_disk[(workflow, instance_id)] = due
         self._schedule((workflow, instance_id), due)
@@ -130,15 +138,19 @@ class Engine:
     async def control(self, workflow: str, instance_id: str, action: str) -> None:
         self.require(workflow)
         await anyio.to_thread.run_sync(
-            lambda: instances.request_control(self.data_dir, workflow, instance_id, action,
-                                              durability=self.durability))
+            lambda: instances.request_control(
+                self.data_dir, workflow, instance_id, action, durability=self.durability
+            )
+        )
         self.poke(workflow, instance_id)
 
     async def send_event(self, workflow: str, instance_id: str, event_type: str, payload: Any) -> None:
         self.require(workflow)
         await anyio.to_thread.run_sync(
-            lambda: instances.send_event(self.data_dir, workflow, instance_id, event_type, payload,
-                                         durability=self.durability))
+            lambda: instances.send_event(
+                self.data_dir, workflow, instance_id, event_type, payload, durability=self.durability
+            )
+        )
         self.poke(workflow, instance_id)
 
     def status(self, workflow: str, instance_id: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class WorkflowEvent(dict[str, Any]):
     def build(cls, payload: Any, created: float, instance_id: str, workflow: str) -> WorkflowEvent:
         return cls(
             payload=payload,
-            timestamp=dt.datetime.fromtimestamp(created, tz=dt.timezone.utc),
+            timestamp=dt.datetime.fromtimestamp(created, tz=dt.UTC),
             instanceId=instance_id,
             workflowName=workflow,
         )

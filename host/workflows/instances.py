@@ -15,7 +15,14 @@ from typing import Any
 
 from host.errors import InstanceNotFound, LimitExceeded, WorkflowNotFound
 from host.workflows.files import InstanceDir, instances_root, workflows_root
-from host.workflows.ids import MAX_BATCH, check_event_type, check_instance_id, check_json, check_name, new_instance_id
+from host.workflows.ids import (
+    MAX_BATCH,
+    check_event_type,
+    check_instance_id,
+    check_json,
+    check_name,
+    new_instance_id,
+)
 from host.workflows.index import PendingIndex
 from host.workflows.journal import ReplayState
 from host.workflows.runner import iso, status_document
@@ -31,14 +38,25 @@ def prepare_create(instance_id: object, params: object) -> tuple[str, Any]:
 
 
 def create_instance(
-    data_dir: Path, workflow: str, instance_id: str, params: Any, *, durability: str = "fsync",
+    data_dir: Path,
+    workflow: str,
+    instance_id: str,
+    params: Any,
+    *,
+    durability: str = "fsync",
     trigger: str = "api",
 ) -> dict[str, Any]:
     """Write a new queued instance (ids and params already validated); InstanceExists if taken."""
     check_name(workflow)
     now = time.time()
-    meta = {"id": instance_id, "workflow": workflow, "params": params, "created_on": iso(now),
-            "created_on_epoch": now, "trigger_source": trigger}
+    meta = {
+        "id": instance_id,
+        "workflow": workflow,
+        "params": params,
+        "created_on": iso(now),
+        "created_on_epoch": now,
+        "trigger_source": trigger,
+    }
     status = status_document(meta, ReplayState())
     InstanceDir(data_dir, workflow, instance_id, durability).create(meta, status)
     PendingIndex(data_dir, workflow).put(instance_id, now)
@@ -76,7 +94,9 @@ def read_status(data_dir: Path, workflow: str, instance_id: str) -> dict[str, An
     return InstanceDir(data_dir, workflow, instance_id).read_status()
 
 
-def request_control(data_dir: Path, workflow: str, instance_id: str, action: str, *, durability: str = "fsync") -> None:
+def request_control(
+    data_dir: Path, workflow: str, instance_id: str, action: str, *, durability: str = "fsync"
+) -> None:
     """Validate `action` against the current status and leave it in inbox/ for the running host."""
     folder = InstanceDir(data_dir, check_name(workflow), check_instance_id(instance_id), durability)
     check_control(action, folder.read_status()["status"], instance_id)
@@ -85,7 +105,13 @@ def request_control(data_dir: Path, workflow: str, instance_id: str, action: str
 
 
 def send_event(
-    data_dir: Path, workflow: str, instance_id: str, event_type: str, payload: Any, *, durability: str = "fsync"
+    data_dir: Path,
+    workflow: str,
+    instance_id: str,
+    event_type: str,
+    payload: Any,
+    *,
+    durability: str = "fsync",
 ) -> None:
     """Leave an event in inbox/; it is delivered to the first wait_for_event of its type."""
     folder = InstanceDir(data_dir, check_name(workflow), check_instance_id(instance_id), durability)
@@ -128,6 +154,14 @@ def require_workflow(data_dir: Path, workflow: str, known: set[str] | None = Non
 
 
 __all__ = [
-    "InstanceNotFound", "create_instance", "list_instances", "prepare_batch", "prepare_create",
-    "read_status", "request_control", "require_workflow", "send_event", "workflow_names",
+    "InstanceNotFound",
+    "create_instance",
+    "list_instances",
+    "prepare_batch",
+    "prepare_create",
+    "read_status",
+    "request_control",
+    "require_workflow",
+    "send_event",
+    "workflow_names",
 ]

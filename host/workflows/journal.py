@@ -161,8 +161,14 @@ class ReplayState:
 
 
 _STEP_KIND = {
-    "step_start": "do", "step_fail": "do", "step_done": "do", "step_error": "do",
-    "sleep": "sleep", "wait": "wait", "event": "wait", "wait_timeout": "wait",
+    "step_start": "do",
+    "step_fail": "do",
+    "step_done": "do",
+    "step_error": "do",
+    "sleep": "sleep",
+    "wait": "wait",
+    "event": "wait",
+    "wait_timeout": "wait",
 }
 
 

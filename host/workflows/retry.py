@@ -43,7 +43,9 @@ def resolve_config(config: object) -> StepConfig:
     if isinstance(config, StepConfig):
         return config
     if not isinstance(config, dict):
-        raise ValueError(f"step config must be a dict like {{'retries': {{...}}, 'timeout': ...}}, got {config!r}")
+        raise ValueError(
+            f"step config must be a dict like {{'retries': {{...}}, 'timeout': ...}}, got {config!r}"
+        )
     unknown = set(config) - {"retries", "timeout"}
     if unknown:
         raise ValueError(f"step config: unknown key {sorted(unknown)[0]!r} (allowed: retries, timeout)")
@@ -55,19 +57,28 @@ def resolve_config(config: object) -> StepConfig:
             raise ValueError(f"step config: retries must be a dict, got {retries!r}")
         unknown = set(retries) - {"limit", "delay", "backoff"}
         if unknown:
-            raise ValueError(f"step config: unknown key retries.{sorted(unknown)[0]} (allowed: limit, delay, backoff)")
+            raise ValueError(
+                f"step config: unknown key retries.{sorted(unknown)[0]} (allowed: limit, delay, backoff)"
+            )
         if "limit" in retries:
             limit = retries["limit"]
             if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_RETRY_LIMIT:
-                raise ValueError(f"step config: retries.limit must be an integer from 0 to {MAX_RETRY_LIMIT}, got {limit!r}")
+                raise ValueError(
+                    f"step config: retries.limit must be an integer from 0 to {MAX_RETRY_LIMIT}, "
+                    f"got {limit!r}"
+                )
         if "delay" in retries:
             delay = parse_duration(retries["delay"], what="retries.delay", number_unit=0.001)
             if delay <= 0 and limit > 0:
-                raise ValueError(f"step config: retries.delay must be more than zero, got {retries['delay']!r}")
+                raise ValueError(
+                    f"step config: retries.delay must be more than zero, got {retries['delay']!r}"
+                )
         if "backoff" in retries:
             backoff = retries["backoff"]
             if backoff not in BACKOFFS:
-                raise ValueError(f"step config: retries.backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}")
+                raise ValueError(
+                    f"step config: retries.backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}"
+                )
     if "timeout" in config:
         timeout = parse_duration(config["timeout"], what="timeout", number_unit=0.001)
         if timeout <= 0:

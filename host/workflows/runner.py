@@ -32,7 +32,7 @@ HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def status_document(meta: dict[str, Any], state: ReplayState, **extra: Any) -> dict[str, Any]:
@@ -94,7 +94,9 @@ class Activation:
             except JournalDamaged as exc:
                 self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
                 self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
-                await self._finish(InstanceStatus.ERRORED, error={"name": "JournalDamaged", "message": str(exc)})
+                await self._finish(
+                    InstanceStatus.ERRORED, error={"name": "JournalDamaged", "message": str(exc)}
+                )
                 self.journal.close()
                 self.engine.index_after(self, None)
                 return None
@@ -131,10 +133,16 @@ class Activation:
             workflow = cls(None, self.definition.env)
         except Exception as exc:
             log.error("workflow %s: cannot load its class: %s", self.definition.name, exc)
-            return await self._finish(InstanceStatus.ERRORED, error={
-                "name": type(exc).__name__, "message": f"cannot load workflow class: {exc}"})
-        event = WorkflowEvent.build(self.meta.get("params"), self.meta.get("created_on_epoch", time.time()),
-                                    self.folder.instance_id, self.folder.workflow)
+            return await self._finish(
+                InstanceStatus.ERRORED,
+                error={"name": type(exc).__name__, "message": f"cannot load workflow class: {exc}"},
+            )
+        event = WorkflowEvent.build(
+            self.meta.get("params"),
+            self.meta.get("created_on_epoch", time.time()),
+            self.folder.instance_id,
+            self.folder.workflow,
+        )
         await self._set_status(InstanceStatus.RUNNING)
         self._executing = True
         outcome: tuple[str, Any] = ("evicted", None)
@@ -170,7 +178,9 @@ class Activation:
         try:
             output = _json_copy(encode_json(value, "run() output"))
         except ValueError as exc:
-            return await self._finish(InstanceStatus.ERRORED, error={"name": type(exc).__name__, "message": str(exc)})
+            return await self._finish(
+                InstanceStatus.ERRORED, error={"name": type(exc).__name__, "message": str(exc)}
+            )
         return await self._finish(InstanceStatus.COMPLETE, output=output)
 
     # -- status ------------------------------------------------------------------------------------
@@ -217,8 +227,10 @@ class Activation:
         if self.state.step_count >= limit:
             from host.errors import LimitExceeded
 
-            raise LimitExceeded(f"instance {self.folder.instance_id!r} reached the limit of {limit} steps "
-                                "per instance (limits.steps)")
+            raise LimitExceeded(
+                f"instance {self.folder.instance_id!r} reached the limit of {limit} steps "
+                "per instance (limits.steps)"
+            )
 
     def checkpoint(self) -> None:
         """Stop here if the instance was asked to pause, terminate or restart."""
@@ -295,8 +307,16 @@ class Activation:
             if body is None:
                 continue
             if body.get("kind") == "event":
-                self._events.append((name, {"type": body["type"], "payload": body.get("payload"),
-                                            "timestamp": body.get("timestamp")}))
+                self._events.append(
+                    (
+                        name,
+                        {
+                            "type": body["type"],
+                            "payload": body.get("payload"),
+                            "timestamp": body.get("timestamp"),
+                        },
+                    )
+                )
                 continue
             await self._control(str(body.get("action")))
             self.folder.inbox_remove(name)

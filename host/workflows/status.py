@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from host.errors import InvalidTransition
 
 
-class InstanceStatus(str, Enum):
+class InstanceStatus(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     WAITING = "waiting"
@@ -16,9 +16,6 @@ class InstanceStatus(str, Enum):
     ERRORED = "errored"
     TERMINATED = "terminated"
     COMPLETE = "complete"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 FINAL = frozenset({InstanceStatus.ERRORED, InstanceStatus.TERMINATED, InstanceStatus.COMPLETE})

@@ -99,13 +99,17 @@ class WorkflowStep:
             concurrent: run not-yet-done dependencies at the same time.
         """
         if callable(name) and not isinstance(name, str):  # bare @step.do
-            return DecoratedStep(self, name.__name__, name, resolve_config(config), tuple(depends), concurrent)
+            return DecoratedStep(
+                self, name.__name__, name, resolve_config(config), tuple(depends), concurrent
+            )
         if callback is None and callable(config_or_callback):
             callback, config_or_callback = config_or_callback, None
         step_config = resolve_config(config_or_callback if config_or_callback is not None else config)
         if callback is None:
+
             def decorate(fn: Callable[..., Any]) -> DecoratedStep:
                 return DecoratedStep(self, name or fn.__name__, fn, step_config, tuple(depends), concurrent)
+
             return decorate
         if not isinstance(name, str):
             raise ValueError("step.do(name, callback): name must be a string")
@@ -113,7 +117,12 @@ class WorkflowStep:
         return self._run(name, step_config, callback, (), {})
 
     async def _run(
-        self, name: str, cfg: StepConfig, callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        name: str,
+        cfg: StepConfig,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> Any:
         key, record = self._key(name, "do")
         act = self._act
@@ -138,15 +147,28 @@ class WorkflowStep:
                 act.checkpoint()
                 raise rebuild_error(error)
             retry_at = now + cfg.retry_delay(attempt)
-            await act.record({"type": "step_fail", "name": name, "count": key[1], "attempt": attempt,
-                              "error": error, "retry_at": retry_at})
+            await act.record(
+                {
+                    "type": "step_fail",
+                    "name": name,
+                    "count": key[1],
+                    "attempt": attempt,
+                    "error": error,
+                    "retry_at": retry_at,
+                }
+            )
             act.checkpoint()
             await act.wait_until(retry_at)
             attempt += 1
 
     async def _attempt(
-        self, key: StepKey, cfg: StepConfig, callback: Callable[..., Any], args: tuple[Any, ...],
-        kwargs: dict[str, Any], attempt: int,
+        self,
+        key: StepKey,
+        cfg: StepConfig,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        attempt: int,
     ) -> tuple[dict[str, str] | None, bool]:
         """Run one attempt; return (None, _) on success (result recorded) or (error, is_final)."""
         act = self._act
@@ -156,8 +178,10 @@ class WorkflowStep:
             with anyio.move_on_after(cfg.timeout) as scope:
                 result = await _call(callback, ctx, args, kwargs)
             if scope.cancelled_caught:
-                return {"name": "TimeoutError",
-                        "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s"}, False
+                return {
+                    "name": "TimeoutError",
+                    "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s",
+                }, False
             try:
                 text = encode_json(result, f"result of step {key[0]!r}")
             except ValueError as exc:
@@ -215,14 +239,23 @@ class WorkflowStep:
         act = self._act
         if record is not None and record.done:
             if record.timed_out:
-                raise WaitTimeoutError(f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout")
+                raise WaitTimeoutError(
+                    f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout"
+                )
             return dict(record.event or {})
         if record is None:
             act.begin_step()
             act.checkpoint()
             timeout_at = time.time() + seconds
-            await act.record({"type": "wait", "name": name, "count": key[1], "event_type": event_type,
-                              "timeout_at": timeout_at})
+            await act.record(
+                {
+                    "type": "wait",
+                    "name": name,
+                    "count": key[1],
+                    "event_type": event_type,
+                    "timeout_at": timeout_at,
+                }
+            )
         else:
             timeout_at = record.until or 0.0
         linger_until = time.time() + act.hibernate_after
@@ -230,13 +263,16 @@ class WorkflowStep:
             taken = act.take_event(event_type)
             if taken is not None:
                 inbox_name, event = taken
-                await act.record({"type": "event", "name": name, "count": key[1], "event": event,
-                                  "inbox": inbox_name})
+                await act.record(
+                    {"type": "event", "name": name, "count": key[1], "event": event, "inbox": inbox_name}
+                )
                 act.inbox_done(inbox_name)
                 return dict(event)
             if time.time() >= timeout_at:
                 await act.record({"type": "wait_timeout", "name": name, "count": key[1]})
-                raise WaitTimeoutError(f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout")
+                raise WaitTimeoutError(
+                    f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout"
+                )
             await act.wait_for_inbox(timeout_at, linger_until, waiting_for=event_type)
 
 
@@ -255,10 +291,11 @@ async def _call(
     elif not positional and not kwargs and len(params) == 1:
         only = next(iter(params.values()))
         if only.default is inspect.Parameter.empty and only.kind in (
-            inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
         ):
             positional = [ctx]
-    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(getattr(callback, "__call__", None)):
+    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
         return await callback(*positional, **kwargs)
     result = await anyio.to_thread.run_sync(lambda: callback(*positional, **kwargs), abandon_on_cancel=True)
     if inspect.isawaitable(result):
@@ -270,8 +307,13 @@ class DecoratedStep:
     """What `@step.do(...)` returns: awaiting a call runs the step once; later calls share the result."""
 
     def __init__(
-        self, step: WorkflowStep, name: str, fn: Callable[..., Any], config: StepConfig,
-        depends: tuple[Any, ...], concurrent: bool,
+        self,
+        step: WorkflowStep,
+        name: str,
+        fn: Callable[..., Any],
+        config: StepConfig,
+        depends: tuple[Any, ...],
+        concurrent: bool,
     ) -> None:
         check_step_name(name)
         for dep in depends:

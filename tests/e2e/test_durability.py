@@ -7,6 +7,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import wait_for
 from tests.workflow_helpers import Flows, flows_deployment, serve_flows
 
@@ -23,8 +25,12 @@ workers:
 """
 
 
-def test_a_sleep_survives_a_host_restart(tmp_path: Path) -> None:
-    root, marks = flows_deployment(tmp_path)
+@pytest.mark.parametrize("durability", ["fsync", "relaxed"])
+def test_a_sleep_survives_a_host_restart(tmp_path: Path, durability: str) -> None:
+    config = CONFIG_KEEP_IN_MEMORY.replace(
+        "hibernate_after: 10 seconds", f"hibernate_after: 0\n  durability: {durability}"
+    )
+    root, marks = flows_deployment(tmp_path, config)
     with serve_flows(root, marks) as server:
         flows = Flows(server, root, marks)
         iid = flows.create([["do", "before"], ["sleep", "nap", 1.0], ["do", "after"]], "sleeper")

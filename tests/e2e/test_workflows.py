@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -61,8 +60,13 @@ def test_wait_for_event_timeout_is_catchable(flows: Flows) -> None:
 
 
 def test_events_sent_before_the_wait_are_delivered_in_order(flows: Flows) -> None:
-    iid = flows.create([["block", "hold", "gate.early"], ["wait", "w1", "paid", "5 seconds"],
-                        ["wait", "w2", "paid", "5 seconds"]])
+    iid = flows.create(
+        [
+            ["block", "hold", "gate.early"],
+            ["wait", "w1", "paid", "5 seconds"],
+            ["wait", "w2", "paid", "5 seconds"],
+        ]
+    )
     wait_for(lambda: flows.runs(iid, "hold"))
     assert flows.event(iid, "paid", {"n": 1}).status_code == 200
     assert flows.event(iid, "paid", {"n": 2}).status_code == 200
@@ -146,15 +150,21 @@ def test_resume_of_a_running_instance_is_an_error(flows: Flows) -> None:
 def test_concurrency_limit_queues_fifo(flows: Flows) -> None:
     ids = [flows.create([["block", "b", "gate.limit"]], f"lim-{n}", binding="LIMITED") for n in range(4)]
     wait_for(lambda: sum(bool(flows.runs(i, "b")) for i in ids) == 2)
-    assert stays(lambda: [flows.status(i, "LIMITED")["status"] for i in ids]
-                 == ["running", "running", "queued", "queued"], 0.3)
+    assert stays(
+        lambda: (
+            [flows.status(i, "LIMITED")["status"] for i in ids] == ["running", "running", "queued", "queued"]
+        ),
+        0.3,
+    )
     flows.gate("gate.limit")
     for i in ids:
         flows.wait_status(i, "complete", binding="LIMITED")
 
 
 def test_waiting_instances_do_not_count_against_the_limit(flows: Flows) -> None:
-    sleepers = [flows.create([["wait", "w", "go", "1 hour"]], f"lim-sleep-{n}", binding="LIMITED") for n in range(3)]
+    sleepers = [
+        flows.create([["wait", "w", "go", "1 hour"]], f"lim-sleep-{n}", binding="LIMITED") for n in range(3)
+    ]
     for i in sleepers:
         flows.wait_status(i, "waiting", binding="LIMITED")
     runner = flows.create([["do", "x"]], "lim-runner", binding="LIMITED")
@@ -191,14 +201,18 @@ def test_script_name_binding_runs_the_class_of_the_other_worker(flows: Flows) ->
         ({"id": "big", "params": {"blob": "x" * (1024 * 1024)}}, "LimitExceeded", "1 MiB"),
     ],
 )
-def test_bad_creates_change_nothing_on_disk(flows: Flows, body: dict[str, object], error: str, message: str) -> None:
+def test_bad_creates_change_nothing_on_disk(
+    flows: Flows, body: dict[str, object], error: str, message: str
+) -> None:
     before = sorted(p.name for p in (flows.root / "data" / "workflows" / "script" / "instances").iterdir())
     response = flows.call("POST", "SCRIPT", json=body)
     assert response.status_code == 400 and response.json()["error"] == error
     assert message in response.json()["message"]
     after = sorted(p.name for p in (flows.root / "data" / "workflows" / "script" / "instances").iterdir())
     assert after == before
-    assert not (flows.root / "escape").exists() and not (flows.root / "data" / "workflows" / "escape").exists()
+    assert (
+        not (flows.root / "escape").exists() and not (flows.root / "data" / "workflows" / "escape").exists()
+    )
 
 
 def test_duplicate_ids_and_unknown_instances(flows: Flows) -> None:
@@ -224,8 +238,11 @@ def test_create_batch_is_all_or_nothing(flows: Flows) -> None:
     assert not (root / "batch-ok").exists()
     response = flows.call("POST", "SCRIPT/batch", json=[{"params": {}}] * 101)
     assert response.status_code == 400 and "100" in response.json()["message"]
-    response = flows.call("POST", "SCRIPT/batch", json=[{"id": f"batch-{n}", "params": {"ops": [["do", "a"]]}}
-                                                          for n in range(3)])
+    response = flows.call(
+        "POST",
+        "SCRIPT/batch",
+        json=[{"id": f"batch-{n}", "params": {"ops": [["do", "a"]]}} for n in range(3)],
+    )
     assert response.json() == ["batch-0", "batch-1", "batch-2"]
     for n in range(3):
         flows.wait_status(f"batch-{n}", "complete")
@@ -243,3 +260,19 @@ def test_status_json_is_readable_while_instances_wait(flows: Flows) -> None:
     wait_for(lambda: not [p for p in pending.iterdir() if p.name.endswith("." + iid)])
 
 
+def test_dag_steps_run_dependencies_concurrently_and_once(flows: Flows) -> None:
+    iid = flows.create([["dag", "d"]])
+    status = flows.wait_status(iid, "complete")
+    assert status["output"] == ["D-LEFT+R", "d-left+R", True]
+    for step in ("d-left", "d-right", "d-join"):
+        assert len(flows.runs(iid, step)) == 1, step
+
+
+def test_hibernation_unwinds_through_a_users_except_exception(flows: Flows) -> None:
+    iid = flows.create([["guarded", "nap"], ["do", "after"]])
+    assert flows.wait_status(iid, "complete")["output"] == ["slept through", "after done"]
+
+
+def test_sleep_until_an_epoch_time(flows: Flows) -> None:
+    iid = flows.create([["until", "alarm", 0.3], ["do", "after"]])
+    assert flows.wait_status(iid, "complete")["output"] == ["woke alarm", "after done"]

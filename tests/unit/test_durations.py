@@ -10,9 +10,18 @@ from host.workflows.durations import parse_duration, parse_wait
 @pytest.mark.parametrize(
     ("value", "seconds"),
     [
-        ("10 seconds", 10.0), ("1 second", 1.0), ("5 minutes", 300.0), ("2 hours", 7200.0),
-        ("1 day", 86400.0), ("2 weeks", 14 * 86400.0), ("250 ms", 0.25), ("3 milliseconds", 0.003),
-        ("1 year", 365 * 86400.0), (7, 7.0), (0.5, 0.5), (dt.timedelta(minutes=2), 120.0),
+        ("10 seconds", 10.0),
+        ("1 second", 1.0),
+        ("5 minutes", 300.0),
+        ("2 hours", 7200.0),
+        ("1 day", 86400.0),
+        ("2 weeks", 14 * 86400.0),
+        ("250 ms", 0.25),
+        ("3 milliseconds", 0.003),
+        ("1 year", 365 * 86400.0),
+        (7, 7.0),
+        (0.5, 0.5),
+        (dt.timedelta(minutes=2), 120.0),
     ],
 )
 def test_durations_in_seconds(value: object, seconds: float) -> None:

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from host.errors import LimitExceeded
-from host.workflows.ids import check_event_type, check_instance_id, check_json, check_step_name, new_instance_id
+from host.workflows.ids import (
+    check_event_type,
+    check_instance_id,
+    check_json,
+    check_step_name,
+    new_instance_id,
+)
 
 
 @pytest.mark.parametrize("good", ["a", "order-42", "_x", "A_b-9", "x" * 64])

@@ -22,7 +22,10 @@ def test_backoff(backoff: str, delays: list[float]) -> None:
 def test_numbers_in_step_config_are_milliseconds() -> None:
     config = resolve_config({"retries": {"delay": 250}, "timeout": 1500})
     assert config.delay == 0.25 and config.timeout == 1.5
-    assert config.as_json() == {"retries": {"limit": 5, "delay": 250, "backoff": "exponential"}, "timeout": 1500}
+    assert config.as_json() == {
+        "retries": {"limit": 5, "delay": 250, "backoff": "exponential"},
+        "timeout": 1500,
+    }
 
 
 @pytest.mark.parametrize(

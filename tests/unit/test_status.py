@@ -10,9 +10,18 @@ S = InstanceStatus
 
 @pytest.mark.parametrize(
     ("action", "status"),
-    [("pause", S.RUNNING), ("pause", S.WAITING), ("pause", S.QUEUED), ("resume", S.PAUSED),
-     ("terminate", S.RUNNING), ("terminate", S.PAUSED), ("terminate", S.WAITING), ("restart", S.COMPLETE),
-     ("restart", S.ERRORED), ("restart", S.RUNNING)],
+    [
+        ("pause", S.RUNNING),
+        ("pause", S.WAITING),
+        ("pause", S.QUEUED),
+        ("resume", S.PAUSED),
+        ("terminate", S.RUNNING),
+        ("terminate", S.PAUSED),
+        ("terminate", S.WAITING),
+        ("restart", S.COMPLETE),
+        ("restart", S.ERRORED),
+        ("restart", S.RUNNING),
+    ],
 )
 def test_allowed(action: str, status: InstanceStatus) -> None:
     check_control(action, status, "i")
@@ -20,8 +29,16 @@ def test_allowed(action: str, status: InstanceStatus) -> None:
 
 @pytest.mark.parametrize(
     ("action", "status"),
-    [("resume", S.RUNNING), ("resume", S.WAITING), ("pause", S.PAUSED), ("pause", S.COMPLETE),
-     ("terminate", S.COMPLETE), ("terminate", S.TERMINATED), ("terminate", S.ERRORED), ("resume", S.COMPLETE)],
+    [
+        ("resume", S.RUNNING),
+        ("resume", S.WAITING),
+        ("pause", S.PAUSED),
+        ("pause", S.COMPLETE),
+        ("terminate", S.COMPLETE),
+        ("terminate", S.TERMINATED),
+        ("terminate", S.ERRORED),
+        ("resume", S.COMPLETE),
+    ],
 )
 def test_forbidden(action: str, status: InstanceStatus) -> None:
     with pytest.raises(InvalidTransition, match=action):

@@ -7,6 +7,7 @@ each step really ran, and in which process.
 import asyncio
 import os
 import pathlib
+import time
 
 from workers import Response, WorkflowEntrypoint
 from workers.workflows import NonRetryableError
@@ -27,45 +28,57 @@ class Script(WorkflowEntrypoint):
         for op in event.payload.get("ops", []):
             kind, name = op[0], op[1]
             if kind == "do":
+
                 async def body(ctx, name=name):
                     mark(iid, name, ctx.attempt)
                     return f"{name} done"
+
                 out.append(await step.do(name, body))
             elif kind == "sync":
+
                 def body(name=name):
                     mark(iid, name)
                     return name.upper()
+
                 out.append(await step.do(name, body))
             elif kind == "block":  # runs until the gate file op[2] exists
+
                 async def body(name=name, gate=op[2]):
                     mark(iid, name)
                     while not (MARKS / gate).exists():
                         await asyncio.sleep(0.02)
                     return f"{name} released"
+
                 out.append(await step.do(name, body))
             elif kind == "flaky":  # fails until attempt op[2]; op[3] retries
                 config = {"retries": {"limit": op[3], "delay": "50 ms", "backoff": "constant"}}
+
                 async def body(ctx, name=name, ok_at=op[2]):
                     mark(iid, name, ctx.attempt)
                     if ctx.attempt < ok_at:
                         raise ValueError(f"attempt {ctx.attempt} failed")
                     return ctx.attempt
+
                 try:
                     out.append(await step.do(name, config, body))
                 except ValueError as exc:
                     out.append(f"caught ValueError: {exc}")
             elif kind == "fatal":
+
                 def body(name=name):
                     mark(iid, name)
                     raise NonRetryableError("card declined", "CardError")
+
                 out.append(await step.do(name, body))
             elif kind == "slowstep":  # exceeds its timeout on attempt 1 only
                 config = {"retries": {"limit": 1, "delay": 10, "backoff": "constant"}, "timeout": "200 ms"}
+
                 async def body(ctx, name=name):
                     mark(iid, name, ctx.attempt)
                     if ctx.attempt == 1:
                         await asyncio.sleep(5)
                     return ctx.attempt
+
                 out.append(await step.do(name, config, body))
             elif kind == "sleep":
                 await step.sleep(name, op[2])
@@ -76,6 +89,42 @@ class Script(WorkflowEntrypoint):
                     out.append(event_["payload"])
                 except WaitTimeoutError:
                     out.append("timeout")
+            elif kind == "guarded":  # a user's broad except must not swallow hibernation
+                try:
+                    await step.sleep(name, 0.1)
+                    out.append("slept through")
+                except Exception as exc:
+                    out.append(f"swallowed {type(exc).__name__}")
+            elif kind == "until":
+                await step.sleep_until(name, time.time() + op[2])
+                out.append(f"woke {name}")
+            elif kind == "dag":  # two concurrent branches feeding a join, by name and by position
+
+                @step.do(f"{name}-left")
+                async def left(ctx):
+                    mark(iid, f"{name}-left")  # noqa: B023 - awaited within the iteration
+                    await asyncio.sleep(0.2)
+                    return ctx.step.name
+
+                @step.do(f"{name}-right")
+                async def right():
+                    mark(iid, f"{name}-right")  # noqa: B023 - awaited within the iteration
+                    await asyncio.sleep(0.2)
+                    return "R"
+
+                @step.do(f"{name}-join", depends=[left, right], concurrent=True)
+                async def join(right, left):
+                    mark(iid, f"{name}-join")  # noqa: B023 - awaited within the iteration
+                    return f"{left}+{right}"
+
+                @step.do(f"{name}-after", depends=[join])
+                def after(value):
+                    return value.upper()
+
+                started = time.monotonic()
+                out.append(await after())
+                out.append(await join())  # a decorated step runs once; later calls share its result
+                out.append(time.monotonic() - started < 0.35)  # left and right overlapped
             elif kind == "big":
                 out.append(await step.do(name, lambda: "x" * (1024 * 1024 + 1)))
         return out
