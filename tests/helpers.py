@@ -119,7 +119,19 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = root.parent / f"server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.url, timeout=10.0)
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        """An HTTP client on `url`; closed by stop()/kill(), opened again on next use."""
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.Client(base_url=self.url, timeout=10.0)
+        return self._client
+
+    def close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     # -- lifecycle --
 
@@ -151,6 +163,7 @@ class ServerProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Send `sig` and wait for the process to exit; returns its exit status."""
+        self.close_client()
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -165,6 +178,7 @@ class ServerProcess:
 
     def kill(self) -> int:
         """SIGKILL (a crash); returns the exit status."""
+        self.close_client()
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -181,7 +195,7 @@ class ServerProcess:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.client.close()
+        self.close_client()
         if self.running:
             self.stop()
 
