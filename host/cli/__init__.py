@@ -11,7 +11,7 @@ from host import __version__
 from host.errors import WaypostError
 
 # One line per sub-command module; each defines add_parser(subparsers) and sets handler=...
-COMMANDS = ("host.cli.serve",)
+COMMANDS = ("host.cli.serve", "host.cli.workflows", "host.cli.inspect")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,98 @@
+"""How commands print: aligned tables and labelled values for people, JSON for scripts, one-line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from host.errors import WaypostError
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
+    """Columns padded to their widest cell; the last column is not padded."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def labelled(pairs: Sequence[tuple[str, object]], indent: int = 0) -> str:
+    """`Label:  value` lines, values aligned; pairs whose value is None are left out."""
+    shown = [(k, v) for k, v in pairs if v is not None]
+    width = max((len(k) for k, _ in shown), default=0) + 1
+    pad = " " * indent
+    return "\n".join(f"{pad}{(k + ':').ljust(width)}  {v}" for k, v in shown)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def compact(value: Any, limit: int = 200) -> str:
+    """A value as one line of JSON, cut at `limit` characters."""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(value: str | float | None) -> str | None:
+    """An ISO time or epoch seconds as local time to the millisecond (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        moment = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def duration(seconds: float | None) -> str | None:
+    """A human duration: 12 ms, 3.4 s, 5 min 2 s, 2 h 10 min, 3 d 4 h."""
+    if seconds is None:
+        return None
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def error_text(error: dict[str, Any] | None) -> str | None:
+    if not error:
+        return None
+    return f"{error.get('name', 'Error')}: {error.get('message', '')}"
+
+
+def fail(message: str) -> int:
+    """Print `waypost: error: message` on one line to stderr; the exit status of a user error."""
+    print(f"waypost: error: {message}", file=sys.stderr)
+    return 1
+
+
+def user_errors(handler: Callable[..., int]) -> Callable[..., int]:
+    """Turn bad input (ValueError, not-found, Waypost errors, unreadable files) into one line and exit 1."""
+
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            return handler(*args, **kwargs)
+        except (WaypostError, ValueError, LookupError) as exc:
+            return fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except OSError as exc:
+            return fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+    return run
