@@ -1,0 +1,71 @@
+"""Loading worker files: the three handler forms, module isolation, and user-facing import errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from host.errors import WorkerLoadError
+from host.runtime.loader import load_worker, module_name
+from tests.helpers import write_files
+
+SOURCES = {
+    "two.py": "async def fetch(request, env):\n    return ('two', request, env)\n",
+    "three.py": "async def fetch(request, env, ctx):\n    return ('three', request, env, ctx)\n",
+    "old.py": "async def on_fetch(request, env, ctx):\n    return ('on_fetch', request, env, ctx)\n",
+    "cls.py": (
+        "from workers import WorkerEntrypoint\n\n"
+        "class Default(WorkerEntrypoint):\n"
+        "    async def fetch(self, request):\n"
+        "        return ('class', request, self.env, self.ctx)\n"
+    ),
+    "both.py": (
+        "async def fetch(request, env):\n    return 'fetch wins'\n\n"
+        "async def on_fetch(request, env, ctx):\n    return 'on_fetch'\n"
+    ),
+}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("file", "form", "expected"),
+    [
+        ("two.py", "fetch", ("two", "req", "env")),
+        ("three.py", "fetch", ("three", "req", "env", "ctx")),
+        ("old.py", "on_fetch", ("on_fetch", "req", "env", "ctx")),
+        ("cls.py", "class", ("class", "req", "env", "ctx")),
+        ("both.py", "fetch", "fetch wins"),
+    ],
+)
+async def test_handler_forms(tmp_path: Path, file: str, form: str, expected: object) -> None:
+    write_files(tmp_path, SOURCES)
+    worker = load_worker(f"w-{file[:-3]}", tmp_path / file)
+    assert worker.form == form
+    assert worker.handler is not None
+    assert await worker.handler("req", "env", "ctx") == expected
+
+
+def test_each_worker_gets_its_own_module(tmp_path: Path) -> None:
+    write_files(tmp_path, {"a.py": "STATE = []\n", "b.py": "STATE = []\n"})
+    a, b = load_worker("a", tmp_path / "a.py"), load_worker("b", tmp_path / "b.py")
+    assert a.module is not b.module and a.module.STATE is not b.module.STATE
+    assert sys.modules[module_name("a")] is a.module
+    assert (a.handler, a.form) == (None, "none")
+
+
+def test_import_error_points_at_the_users_line_and_keeps_the_old_module(tmp_path: Path) -> None:
+    write_files(tmp_path, {"w.py": "VERSION = 1\n"})
+    good = load_worker("keep", tmp_path / "w.py")
+    write_files(tmp_path, {"w.py": "VERSION = 2\n\n\ndef helper():\n    return {}['missing']\n\nhelper()\n"})
+    with pytest.raises(WorkerLoadError) as info:
+        load_worker("keep", tmp_path / "w.py")
+    assert str(info.value).endswith("w.py:5: KeyError: 'missing'")
+    assert sys.modules[module_name("keep")] is good.module
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    write_files(tmp_path, {"s.py": "x = 1\ny = (\n"})
+    with pytest.raises(WorkerLoadError, match=r"s\.py:2: SyntaxError: "):
+        load_worker("s", tmp_path / "s.py")
