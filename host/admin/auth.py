@@ -29,8 +29,11 @@ class TokenAuth:
         """Return if the request may proceed; raise ApiError (401 or 403) if not."""
         if not self.tokens:
             if not is_loopback(request.client.host if request.client else None):
-                raise ApiError("auth.not_loopback", f"no API token is configured ({TOKEN_ENV}), so the admin "
-                               "API answers only clients on this machine")
+                raise ApiError(
+                    "auth.not_loopback",
+                    f"no API token is configured ({TOKEN_ENV}), so the admin "
+                    "API answers only clients on this machine",
+                )
             return
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")

@@ -60,9 +60,13 @@ def from_exception(exc: Exception) -> ApiError:
     """Map a Waypost error or ValueError to its API error; anything else is `internal`."""
     if isinstance(exc, ApiError):
         return exc
-    for cls, type in ((InstanceNotFound, "instance.not_found"), (WorkflowNotFound, "workflow.not_found"),
-                      (InstanceExists, "instance.already_exists"), (InvalidTransition, "instance.invalid_state"),
-                      (LimitExceeded, "limit.exceeded")):
+    for cls, type in (
+        (InstanceNotFound, "instance.not_found"),
+        (WorkflowNotFound, "workflow.not_found"),
+        (InstanceExists, "instance.already_exists"),
+        (InvalidTransition, "instance.invalid_state"),
+        (LimitExceeded, "limit.exceeded"),
+    ):
         if isinstance(exc, cls):
             return ApiError(type, str(exc))
     if isinstance(exc, ValueError):
@@ -81,7 +85,11 @@ def ok(result: Any, result_info: dict[str, Any] | None = None, status: int = 200
 
 def failure(error: ApiError) -> JSONResponse:
     status, code = ERRORS[error.type]
-    body = {"success": False, "errors": [{"code": code, "message": error.message, "type": error.type}],
-            "messages": [], "result": None}
+    body = {
+        "success": False,
+        "errors": [{"code": code, "message": error.message, "type": error.type}],
+        "messages": [],
+        "result": None,
+    }
     headers = {"WWW-Authenticate": 'Bearer realm="waypost"'} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)

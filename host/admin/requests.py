@@ -50,8 +50,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError("request.too_large", f"request body is {size}+ bytes, over the limit of {limit} bytes "
-                    "(host.max_body)")
+    return ApiError(
+        "request.too_large", f"request body is {size}+ bytes, over the limit of {limit} bytes (host.max_body)"
+    )
 
 
 def _object(body: Any, what: str, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -61,13 +62,22 @@ def _object(body: Any, what: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         raise ApiError("request.invalid", f"{what} must be a JSON object, got {_kind(body)}")
     for key in body:
         if key not in allowed:
-            raise ApiError("request.invalid", f"{what}: unknown key {key!r} (expected one of: {', '.join(allowed)})")
+            raise ApiError(
+                "request.invalid", f"{what}: unknown key {key!r} (expected one of: {', '.join(allowed)})"
+            )
     return body
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _check_cloudflare_only(item: Mapping[str, Any], what: str) -> None:
@@ -75,12 +85,16 @@ def _check_cloudflare_only(item: Mapping[str, Any], what: str) -> None:
     retention = item.get("instance_retention")
     if retention is not None:
         if not isinstance(retention, dict) or set(retention) - set(_RETENTION_KEYS):
-            raise ApiError("request.invalid", f"{what}instance_retention must be an object with "
-                           f"{' and/or '.join(_RETENTION_KEYS)}")
+            raise ApiError(
+                "request.invalid",
+                f"{what}instance_retention must be an object with {' and/or '.join(_RETENTION_KEYS)}",
+            )
         for key, value in retention.items():
             if isinstance(value, bool) or not isinstance(value, int | str):
-                raise ApiError("request.invalid", f"{what}instance_retention.{key} must be milliseconds "
-                               "or a duration string")
+                raise ApiError(
+                    "request.invalid",
+                    f"{what}instance_retention.{key} must be milliseconds or a duration string",
+                )
     hint = item.get("location_hint")
     if hint is not None and hint not in _LOCATIONS:
         raise ApiError("request.invalid", f"{what}location_hint must be one of {', '.join(_LOCATIONS)}")
@@ -99,8 +113,11 @@ def parse_create(body: Any) -> tuple[Any, Any]:
 def parse_batch(body: Any) -> list[dict[str, Any]]:
     """Items of a batch body as {"instance_id", "params"} dicts for instances.prepare_batch."""
     if not isinstance(body, list):
-        raise ApiError("request.invalid", f"request body must be a JSON array of instances, got "
-                       f"{'nothing' if body is NO_BODY else _kind(body)}")
+        raise ApiError(
+            "request.invalid",
+            f"request body must be a JSON array of instances, got "
+            f"{'nothing' if body is NO_BODY else _kind(body)}",
+        )
     items: list[dict[str, Any]] = []
     for index, raw in enumerate(body):
         fields = _object(raw, f"item {index}", _CREATE_KEYS)
@@ -116,9 +133,13 @@ def parse_status_change(body: Any) -> str:
     if action not in ACTIONS:
         raise ApiError("request.invalid", f"status must be one of {', '.join(ACTIONS)}, got {action!r}")
     if fields.get("rollback") not in (None, False):
-        raise ApiError("request.invalid", "rollback is not supported: Waypost workflows have no rollback steps")
+        raise ApiError(
+            "request.invalid", "rollback is not supported: Waypost workflows have no rollback steps"
+        )
     if fields.get("from") is not None:
-        raise ApiError("request.invalid", "restart 'from' a step is not supported; restart runs from the start")
+        raise ApiError(
+            "request.invalid", "restart 'from' a step is not supported; restart runs from the start"
+        )
     return str(action)
 
 
@@ -156,7 +177,7 @@ def _time(query: Mapping[str, str], key: str) -> float | None:
     except ValueError:
         raise ApiError("request.invalid", f"{key} must be an ISO 8601 time, got {raw!r}") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when.timestamp()
 
 
@@ -210,10 +231,16 @@ def encode_cursor(created: float, instance_id: str) -> str:
 def decode_cursor(token: str) -> tuple[float, str]:
     try:
         created, instance_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(created, bool) or not isinstance(created, int | float) or not isinstance(instance_id, str):
+        if (
+            isinstance(created, bool)
+            or not isinstance(created, int | float)
+            or not isinstance(instance_id, str)
+        ):
             raise ValueError(token)
     except (ValueError, TypeError):
-        raise ApiError("request.invalid", f"cursor {token[:80]!r} is not a cursor this API returned") from None
+        raise ApiError(
+            "request.invalid", f"cursor {token[:80]!r} is not a cursor this API returned"
+        ) from None
     return float(created), instance_id
 
 

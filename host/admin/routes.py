@@ -46,12 +46,18 @@ class AdminApi:
             self.auth.check(request)
             account = request.path_params.get("account_id")
             if account is not None and account != self.account_id:
-                raise ApiError("account.not_found", f"account {account!r} not found (this host serves "
-                               f"account {self.account_id!r}, set by host.account_id)")
+                raise ApiError(
+                    "account.not_found",
+                    f"account {account!r} not found (this host serves "
+                    f"account {self.account_id!r}, set by host.account_id)",
+                )
             handler = handlers.get(request.method)
             if handler is None:
-                raise ApiError("method.not_allowed", f"{request.method} is not allowed on {request.url.path} "
-                               f"(allowed: {', '.join(sorted(handlers))})")
+                raise ApiError(
+                    "method.not_allowed",
+                    f"{request.method} is not allowed on {request.url.path} "
+                    f"(allowed: {', '.join(sorted(handlers))})",
+                )
             return await handler(request)
         except Exception as exc:
             error = from_exception(exc)
@@ -87,7 +93,7 @@ class AdminApi:
         names = sorted(n for n in self.engine.definitions if search.lower() in n.lower())
         total = len(names)
         start = (paging.page - 1) * paging.per_page
-        chosen = [infos.get(n) or shapes.WorkflowInfo(n) for n in names[start:start + paging.per_page]]
+        chosen = [infos.get(n) or shapes.WorkflowInfo(n) for n in names[start : start + paging.per_page]]
         docs = await self.io(lambda: [shapes.workflow_doc(self.engine.data_dir, info) for info in chosen])
         return ok(docs, _page_info(paging.page, paging.per_page, len(docs), total))
 
@@ -97,8 +103,11 @@ class AdminApi:
 
     async def read_only(self, request: Request) -> Response:
         self.workflow(request)
-        raise ApiError("method.not_allowed", "workflows are defined in config.yaml; edit it to add, change "
-                       "or remove one (the host reloads it)")
+        raise ApiError(
+            "method.not_allowed",
+            "workflows are defined in config.yaml; edit it to add, change "
+            "or remove one (the host reloads it)",
+        )
 
     async def list_versions(self, request: Request) -> Response:
         info = self.workflow(request)
@@ -112,14 +121,18 @@ class AdminApi:
 
     async def version_graph(self, request: Request) -> Response:
         version = await self._version(request)
-        return ok({k: version[k] for k in ("id", "workflow_id", "class_name", "created_on", "modified_on")}
-                  | {"graph": None})
+        return ok(
+            {k: version[k] for k in ("id", "workflow_id", "class_name", "created_on", "modified_on")}
+            | {"graph": None}
+        )
 
     async def _version(self, request: Request) -> dict[str, Any]:
         info = self.workflow(request)
         wanted = request.path_params["version_id"]
         if wanted != shapes.version_id(info.name, info.class_name):
-            raise ApiError("version.not_found", f"version {wanted[:80]!r} of workflow {info.name!r} not found")
+            raise ApiError(
+                "version.not_found", f"version {wanted[:80]!r} of workflow {info.name!r} not found"
+            )
         doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
         return shapes.version_doc(info, doc["created_on"])
 
@@ -142,8 +155,11 @@ class AdminApi:
 
         clashes = await self.io(taken)
         if clashes:
-            raise ApiError("instance.already_exists", f"instance {clashes[0]!r} already exists in workflow "
-                           f"{info.name!r}; nothing in the batch was created")
+            raise ApiError(
+                "instance.already_exists",
+                f"instance {clashes[0]!r} already exists in workflow "
+                f"{info.name!r}; nothing in the batch was created",
+            )
         created = []
         for instance_id, params in prepared:
             status = await self.engine.create(info.name, instance_id, params, trigger="api")
@@ -160,27 +176,33 @@ class AdminApi:
         total = len(docs)
         if query.page is not None:
             start = (query.page - 1) * query.per_page
-            chosen = docs[start:start + query.per_page]
+            chosen = docs[start : start + query.per_page]
             result_info = _page_info(query.page, query.per_page, len(chosen), total)
         else:  # cursor paging: the first page has no cursor; each answer carries the next one
             if query.cursor is not None:
                 docs = [d for d in docs if _after(d, query.cursor, query.direction)]
-            chosen = docs[:query.per_page]
+            chosen = docs[: query.per_page]
             result_info = _page_info(1, query.per_page, len(chosen), total)
             last = chosen[-1] if chosen else None
             more = last is not None and len(docs) > len(chosen)
             result_info["cursor"] = rq.encode_cursor(_created(last), last["id"]) if more and last else None
         data_dir = self.engine.data_dir
-        items = await self.io(lambda: [
-            shapes.instance_item(d, shapes.read_meta(data_dir, info.name, d["id"]), info) for d in chosen])
+        items = await self.io(
+            lambda: [
+                shapes.instance_item(d, shapes.read_meta(data_dir, info.name, d["id"]), info) for d in chosen
+            ]
+        )
         return ok(items, result_info)
 
     async def get_instance(self, request: Request) -> Response:
         info = self.workflow(request)
         instance_id = self.instance_id(request)
         view = rq.parse_instance_view(request.query_params)
-        detail = await self.io(lambda: shapes.instance_detail(self.engine.data_dir, info, instance_id,
-                                                              simple=view.simple, order=view.order))
+        detail = await self.io(
+            lambda: shapes.instance_detail(
+                self.engine.data_dir, info, instance_id, simple=view.simple, order=view.order
+            )
+        )
         detail.pop("id", None)  # Cloudflare's answer has no id; the CLI's --json keeps it
         return ok(detail)
 
@@ -198,7 +220,9 @@ class AdminApi:
         status, steps = await self.io(load)
         step = find_step(steps, query.name, query.type)
         if step is None:
-            raise ApiError("step.not_found", f"instance {instance_id!r} has no {query.type} named {query.name!r}")
+            raise ApiError(
+                "step.not_found", f"instance {instance_id!r} has no {query.type} named {query.name!r}"
+            )
         result = step_result(step, query.attempt, status)
         if result is None:
             raise ApiError("step.not_found", f"step {query.name!r} has no attempt {query.attempt}")
@@ -227,8 +251,13 @@ class AdminApi:
 
 
 def _page_info(page: int, per_page: int, count: int, total: int) -> dict[str, Any]:
-    return {"page": page, "per_page": per_page, "count": count, "total_count": total,
-            "total_pages": max(1, -(-total // per_page))}
+    return {
+        "page": page,
+        "per_page": per_page,
+        "count": count,
+        "total_count": total,
+        "total_pages": max(1, -(-total // per_page)),
+    }
 
 
 def _created(doc: dict[str, Any]) -> float:
@@ -264,7 +293,10 @@ def admin_routes(engine: Any, config: Any, auth: TokenAuth | None = None) -> lis
     inst = PREFIX + "/{workflow_name}/instances"
     table: list[tuple[str, dict[str, Handler]]] = [
         (PREFIX, {"GET": api.list_workflows}),
-        (PREFIX + "/{workflow_name}", {"GET": api.get_workflow, "PUT": api.read_only, "DELETE": api.read_only}),
+        (
+            PREFIX + "/{workflow_name}",
+            {"GET": api.get_workflow, "PUT": api.read_only, "DELETE": api.read_only},
+        ),
         (PREFIX + "/{workflow_name}/versions", {"GET": api.list_versions}),
         (PREFIX + "/{workflow_name}/versions/{version_id}", {"GET": api.get_version}),
         (PREFIX + "/{workflow_name}/versions/{version_id}/graph", {"GET": api.version_graph}),
@@ -280,7 +312,9 @@ def admin_routes(engine: Any, config: Any, auth: TokenAuth | None = None) -> lis
     routes: list[BaseRoute] = []
     for path, handlers in table:
         if not handlers:
-            handlers = {m: api.not_found for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+            handlers = {
+                m: api.not_found for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            }
         routes.append(Route(path, endpoint=_Endpoint(api, handlers)))
     return routes
 

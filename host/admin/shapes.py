@@ -50,8 +50,9 @@ def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
     for worker in getattr(config, "workers", ()):
         for wf in worker.workflows:
             if wf.script_name is None:
-                found[wf.name] = WorkflowInfo(wf.name, wf.class_name, worker.name, wf.steps_limit,
-                                              wf.concurrency_limit)
+                found[wf.name] = WorkflowInfo(
+                    wf.name, wf.class_name, worker.name, wf.steps_limit, wf.concurrency_limit
+                )
     return found
 
 
@@ -88,9 +89,13 @@ def workflow_doc(data_dir: Path, info: WorkflowInfo) -> dict[str, Any]:
 
 def version_doc(info: WorkflowInfo, created_on: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "id": version_id(info.name, info.class_name), "workflow_id": workflow_id(info.name),
-        "class_name": info.class_name, "created_on": created_on, "modified_on": created_on,
-        "has_dag": False, "language": "python",
+        "id": version_id(info.name, info.class_name),
+        "workflow_id": workflow_id(info.name),
+        "class_name": info.class_name,
+        "created_on": created_on,
+        "modified_on": created_on,
+        "has_dag": False,
+        "language": "python",
     }
     if info.steps_limit is not None:
         doc["limits"] = {"steps": info.steps_limit}
@@ -129,12 +134,22 @@ def instance_item(status: dict[str, Any], meta: dict[str, Any], info: WorkflowIn
 
 def created_item(status: dict[str, Any], meta: dict[str, Any], info: WorkflowInfo) -> dict[str, Any]:
     """An instance as create and batch create answer."""
-    return {"id": status["id"], "status": status.get("status"), "version_id": version_id(info.name, info.class_name),
-            "workflow_id": workflow_id(info.name), "trigger_source": trigger_source(meta)}
+    return {
+        "id": status["id"],
+        "status": status.get("status"),
+        "version_id": version_id(info.name, info.class_name),
+        "workflow_id": workflow_id(info.name),
+        "trigger_source": trigger_source(meta),
+    }
 
 
 def instance_detail(
-    data_dir: Path, info: WorkflowInfo, instance_id: str, *, simple: bool = False, order: str = "asc",
+    data_dir: Path,
+    info: WorkflowInfo,
+    instance_id: str,
+    *,
+    simple: bool = False,
+    order: str = "asc",
     now: float | None = None,
 ) -> dict[str, Any]:
     """An instance as GET .../instances/{id} answers: status, params, times, output, error and steps."""

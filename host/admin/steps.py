@@ -59,9 +59,19 @@ def build_steps(entries: list[dict[str, Any]], now: float) -> list[Step]:
         kind, t = entry.get("type"), entry.get("t")
         if kind == "step_start":
             step = get("step", entry)
-            _close_open_attempt(step, {"name": "Interrupted", "message": "the host stopped during this attempt"})
-            step["attempts"].append({"attempt": entry.get("attempt"), "start": t, "end": None,
-                                     "success": None, "error": None, "retry_at": None})
+            _close_open_attempt(
+                step, {"name": "Interrupted", "message": "the host stopped during this attempt"}
+            )
+            step["attempts"].append(
+                {
+                    "attempt": entry.get("attempt"),
+                    "start": t,
+                    "end": None,
+                    "success": None,
+                    "error": None,
+                    "retry_at": None,
+                }
+            )
             if step["start"] is None:
                 step["start"] = t
             if "config" in entry:
@@ -84,16 +94,26 @@ def build_steps(entries: list[dict[str, Any]], now: float) -> list[Step]:
             step.update(start=t, end=entry.get("until"))
         elif kind == "wait":
             step = get("waitForEvent", entry)
-            step.update(start=t, end=entry.get("timeout_at"), event_type=entry.get("event_type"),
-                        timeout_at=entry.get("timeout_at"))
+            step.update(
+                start=t,
+                end=entry.get("timeout_at"),
+                event_type=entry.get("event_type"),
+                timeout_at=entry.get("timeout_at"),
+            )
         elif kind == "event":
             step = get("waitForEvent", entry)
             event = entry.get("event") or {}
             step.update(end=t, finished=True, output=event.get("payload"), event=event)
         elif kind == "wait_timeout":
             step = get("waitForEvent", entry)
-            step.update(end=t, finished=True, error={
-                "name": "WaitTimeoutError", "message": f"no {step.get('event_type')!r} event before the timeout"})
+            step.update(
+                end=t,
+                finished=True,
+                error={
+                    "name": "WaitTimeoutError",
+                    "message": f"no {step.get('event_type')!r} event before the timeout",
+                },
+            )
         elif kind == "control" and entry.get("action") == "terminate":
             steps.append({"type": "termination", "trigger": {"source": "api"}, "start": t})
     for step in steps:
@@ -103,8 +123,13 @@ def build_steps(entries: list[dict[str, Any]], now: float) -> list[Step]:
 
 
 def _new_step(kind: str, entry: dict[str, Any]) -> Step:
-    base: Step = {"type": kind, "name": entry.get("name"), "count": int(entry.get("count") or 1),
-                  "start": entry.get("t"), "end": None}
+    base: Step = {
+        "type": kind,
+        "name": entry.get("name"),
+        "count": int(entry.get("count") or 1),
+        "start": entry.get("t"),
+        "end": None,
+    }
     if kind == "step":
         base.update(attempts=[], success=None, output=None, error=None, config=StepConfig().as_json())
     elif kind == "waitForEvent":
@@ -116,7 +141,9 @@ def _new_step(kind: str, entry: dict[str, Any]) -> Step:
 
 def _open_attempt(step: Step) -> dict[str, Any] | None:
     attempts = step["attempts"]
-    return attempts[-1] if attempts and attempts[-1]["end"] is None and attempts[-1]["success"] is None else None
+    return (
+        attempts[-1] if attempts and attempts[-1]["end"] is None and attempts[-1]["success"] is None else None
+    )
 
 
 def _close_open_attempt(step: Step, error: dict[str, str]) -> None:
@@ -127,8 +154,14 @@ def _close_open_attempt(step: Step, error: dict[str, str]) -> None:
 
 def _closed_attempt(step: Step, t: float | None) -> dict[str, Any]:
     """An outcome without its step_start line (not fsynced before a crash): make the attempt up."""
-    attempt = {"attempt": len(step["attempts"]) + 1, "start": t, "end": None, "success": None, "error": None,
-               "retry_at": None}
+    attempt = {
+        "attempt": len(step["attempts"]) + 1,
+        "start": t,
+        "end": None,
+        "success": None,
+        "error": None,
+        "retry_at": None,
+    }
     step["attempts"].append(attempt)
     if step["start"] is None:
         step["start"] = t
@@ -150,14 +183,26 @@ def _api_step(step: Step) -> dict[str, Any]:
         return {"type": "termination", "trigger": step["trigger"]}
     if kind == "step":
         return {
-            "type": "step", "name": display_name(step), "start": iso(step["start"]), "end": iso(step["end"]),
-            "success": step["success"], "output": step["output"], "config": step["config"],
-            "attempts": [{"start": iso(a["start"]), "end": iso(a["end"]), "success": a["success"],
-                          "error": a["error"]} for a in step["attempts"]],
+            "type": "step",
+            "name": display_name(step),
+            "start": iso(step["start"]),
+            "end": iso(step["end"]),
+            "success": step["success"],
+            "output": step["output"],
+            "config": step["config"],
+            "attempts": [
+                {"start": iso(a["start"]), "end": iso(a["end"]), "success": a["success"], "error": a["error"]}
+                for a in step["attempts"]
+            ],
         }
-    shaped = {"type": kind, "name": display_name(step), "start": iso(step["start"]),
-              "end": iso(step["end"] if step["end"] is not None else step["start"]), "finished": step["finished"],
-              "error": step.get("error")}
+    shaped = {
+        "type": kind,
+        "name": display_name(step),
+        "start": iso(step["start"]),
+        "end": iso(step["end"] if step["end"] is not None else step["start"]),
+        "finished": step["finished"],
+        "error": step.get("error"),
+    }
     if kind == "waitForEvent":
         shaped.update(event_type=step["event_type"], output=step["output"])
     return shaped
@@ -183,21 +228,24 @@ def find_step(steps: list[Step], name: str, kind: str) -> Step | None:
 
 
 def step_result(step: Step, attempt: int | None, instance_status: str) -> dict[str, Any] | None:
-    """The body of GET .../step: status, error and output of a step (or one attempt); None if no such attempt."""
+    """GET .../step's body: status, error and output of a step (or one attempt); None if no such attempt."""
     if step["type"] == "waitForEvent":
         if step["finished"]:
             status = "errored" if step["error"] else "complete"
         else:
             status = "waiting"
-        return {"status": status, "error": step["error"], "output": step["output"],
-                "event_type": step["event_type"]}
+        return {
+            "status": status,
+            "error": step["error"],
+            "output": step["output"],
+            "event_type": step["event_type"],
+        }
     if attempt is not None:
         if not 1 <= attempt <= len(step["attempts"]):
             return None
         one = step["attempts"][attempt - 1]
         status = "running" if one["success"] is None else "complete" if one["success"] else "errored"
-        return {"status": status, "error": one["error"],
-                "output": step["output"] if one["success"] else None}
+        return {"status": status, "error": one["error"], "output": step["output"] if one["success"] else None}
     if step["success"] is True:
         return {"status": "complete", "error": None, "output": step["output"]}
     if step["success"] is False:

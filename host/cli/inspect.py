@@ -17,8 +17,10 @@ def read_folder(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise FileNotFoundError(2, "no such instance folder", str(folder))
     if not (folder / "instance.json").is_file() and not (folder / "journal.jsonl").is_file():
-        raise ValueError(f"{folder} is not an instance folder (no instance.json or journal.jsonl); "
-                         "instances live in DATA/workflows/<workflow>/instances/<id>")
+        raise ValueError(
+            f"{folder} is not an instance folder (no instance.json or journal.jsonl); "
+            "instances live in DATA/workflows/<workflow>/instances/<id>"
+        )
     entries, problems = read_journal(folder / "journal.jsonl")
     inbox = sorted(p.name for p in (folder / "inbox").glob("*.json")) if (folder / "inbox").is_dir() else []
     return {
@@ -47,7 +49,12 @@ def _inbox_item(path: Path) -> dict[str, Any]:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"file": path.name, "kind": "unreadable"}
-    return {"file": path.name, "kind": body.get("kind"), "action": body.get("action"), "type": body.get("type")}
+    return {
+        "file": path.name,
+        "kind": body.get("kind"),
+        "action": body.get("action"),
+        "type": body.get("type"),
+    }
 
 
 def timeline(entries: list[dict[str, Any]], origin: float) -> list[dict[str, Any]]:
@@ -77,12 +84,15 @@ def timeline(entries: list[dict[str, Any]], origin: float) -> list[dict[str, Any
             text = f"step '{label}' attempt {entry.get('attempt')} started"
         elif kind == "step_fail":
             retry = entry.get("retry_at")
-            text = (f"step '{label}' attempt {entry.get('attempt')} failed after {took}: "
-                    f"{error_text(entry.get('error'))}"
-                    + (f"; retry in {duration(retry - t)}" if retry else ""))
+            text = (
+                f"step '{label}' attempt {entry.get('attempt')} failed after {took}: "
+                f"{error_text(entry.get('error'))}" + (f"; retry in {duration(retry - t)}" if retry else "")
+            )
         elif kind == "step_done":
-            text = f"step '{label}' done after {took} (step took {duration(t - first_seen[key])}); " \
-                   f"result {compact(entry.get('result'))}"
+            text = (
+                f"step '{label}' done after {took} (step took {duration(t - first_seen[key])}); "
+                f"result {compact(entry.get('result'))}"
+            )
         elif kind == "step_error":
             text = f"step '{label}' failed for good after {took}: {error_text(entry.get('error'))}"
         elif kind == "sleep":
@@ -93,8 +103,10 @@ def timeline(entries: list[dict[str, Any]], origin: float) -> list[dict[str, Any
             text = f"wait '{label}' for event {entry.get('event_type')!r}, timeout in {duration(timeout - t)}"
         elif kind == "event":
             event = entry.get("event") or {}
-            text = (f"event {event.get('type')!r} delivered to '{label}' after {duration(t - first_seen[key])}; "
-                    f"payload {compact(event.get('payload'))}")
+            text = (
+                f"event {event.get('type')!r} delivered to '{label}' after {duration(t - first_seen[key])}; "
+                f"payload {compact(event.get('payload'))}"
+            )
         elif kind == "wait_timeout":
             text = f"wait '{label}' timed out after {duration(t - first_seen[key])}"
         elif kind == "control":
@@ -110,32 +122,61 @@ def run(args: argparse.Namespace) -> int:
     folder: Path = args.instance_dir
     data = read_folder(folder)
     meta, status, entries = data["instance"], data["status"], data["entries"]
-    origin = float(meta.get("created_on_epoch") or status.get("created_on_epoch") or
-                   (entries[0].get("t", 0) if entries else 0))
+    origin = float(
+        meta.get("created_on_epoch")
+        or status.get("created_on_epoch")
+        or (entries[0].get("t", 0) if entries else 0)
+    )
     lines = timeline(entries, origin)
     if args.json:
-        print_json({"folder": str(folder), "instance": meta, "status": status,
-                    "steps": build_steps(entries, time.time()), "timeline": lines, "inbox": data["inbox"],
-                    "restarts": data["restarts"], "problems": data["problems"]})
+        print_json(
+            {
+                "folder": str(folder),
+                "instance": meta,
+                "status": status,
+                "steps": build_steps(entries, time.time()),
+                "timeline": lines,
+                "inbox": data["inbox"],
+                "restarts": data["restarts"],
+                "problems": data["problems"],
+            }
+        )
         return 0
     state = status.get("status", "unknown")
+    workflow = meta.get("workflow", folder.parent.parent.name)
     start, end = status.get("start_time"), status.get("end_time")
-    print(labelled([
-        ("Instance", f"{meta.get('id', folder.name)} (workflow {meta.get('workflow', folder.parent.parent.name)})"),
-        ("Status", state + (f", waiting for {status['waiting_for']}" if state == "waiting"
-                            and status.get("waiting_for") else "")),
-        ("Wakes at", when(status.get("wake_at")) if state == "waiting" else None),
-        ("Params", compact(meta.get("params"))),
-        ("Trigger", meta.get("trigger_source")),
-        ("Created", when(meta.get("created_on") or status.get("created_on"))),
-        ("Started", when(start)), ("Ended", when(end)),
-        ("Steps", status.get("step_count")),
-        ("Output", compact(status.get("output")) if state == "complete" else None),
-        ("Error", error_text(status.get("error"))),
-        ("Restarted", f"{data['restarts']} time(s); earlier runs kept as journal.*.restarted.jsonl"
-         if data["restarts"] else None),
-        ("Inbox", ", ".join(_inbox_text(i) for i in data["inbox"]) or None),
-    ]))
+    print(
+        labelled(
+            [
+                ("Instance", f"{meta.get('id', folder.name)} (workflow {workflow})"),
+                (
+                    "Status",
+                    state
+                    + (
+                        f", waiting for {status['waiting_for']}"
+                        if state == "waiting" and status.get("waiting_for")
+                        else ""
+                    ),
+                ),
+                ("Wakes at", when(status.get("wake_at")) if state == "waiting" else None),
+                ("Params", compact(meta.get("params"))),
+                ("Trigger", meta.get("trigger_source")),
+                ("Created", when(meta.get("created_on") or status.get("created_on"))),
+                ("Started", when(start)),
+                ("Ended", when(end)),
+                ("Steps", status.get("step_count")),
+                ("Output", compact(status.get("output")) if state == "complete" else None),
+                ("Error", error_text(status.get("error"))),
+                (
+                    "Restarted",
+                    f"{data['restarts']} time(s); earlier runs kept as journal.*.restarted.jsonl"
+                    if data["restarts"]
+                    else None,
+                ),
+                ("Inbox", ", ".join(_inbox_text(i) for i in data["inbox"]) or None),
+            ]
+        )
+    )
     print()
     print("Timeline (seconds since created):" if lines else "Timeline: nothing recorded yet")
     for line in lines:
@@ -154,10 +195,17 @@ def _inbox_text(item: dict[str, Any]) -> str:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("inspect", help="show an instance folder as a readable timeline",
-                              description="Print an instance's steps, attempts, sleeps, events, durations and "
-                              "errors from its folder (read only; works while a host runs it).")
-    p.add_argument("instance_dir", metavar="INSTANCE_DIR", type=Path,
-                   help="the instance's folder: DATA/workflows/<workflow>/instances/<id>")
+    p = subparsers.add_parser(
+        "inspect",
+        help="show an instance folder as a readable timeline",
+        description="Print an instance's steps, attempts, sleeps, events, durations and "
+        "errors from its folder (read only; works while a host runs it).",
+    )
+    p.add_argument(
+        "instance_dir",
+        metavar="INSTANCE_DIR",
+        type=Path,
+        help="the instance's folder: DATA/workflows/<workflow>/instances/<id>",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (with the steps folded per attempt)")
     p.set_defaults(handler=run)

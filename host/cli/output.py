@@ -48,7 +48,7 @@ def when(value: str | float | None) -> str | None:
         except ValueError:
             return value
     else:
-        moment = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(value, tz=dt.UTC)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 

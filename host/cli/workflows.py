@@ -34,7 +34,7 @@ class Target:
         return sorted(set(self.defined) | set(instances.workflow_names(self.data_dir)))
 
     def info(self, name: str) -> shapes.WorkflowInfo:
-        """The workflow called `name`; WorkflowNotFound unless config.yaml defines it (or, without one, it has data)."""
+        """The workflow `name`; WorkflowNotFound unless config.yaml defines it (without one: it has data)."""
         instances.require_workflow(self.data_dir, name, set(self.defined) if self.has_config else None)
         return self.defined.get(name) or shapes.WorkflowInfo(name)
 
@@ -47,7 +47,9 @@ def load_target(args: argparse.Namespace) -> Target:
     if path is None and Path("config.yaml").is_file():
         path = Path("config.yaml")
     config = load_config(path, overrides={"data_dir": args.data} if args.data else None)
-    return Target(config.host.data_dir, config.host.durability, shapes.workflow_infos(config), path is not None)
+    return Target(
+        config.host.data_dir, config.host.durability, shapes.workflow_infos(config), path is not None
+    )
 
 
 def parse_json_arg(text: str | None, what: str) -> Any:
@@ -75,16 +77,27 @@ def resolve_id(target: Target, workflow: str, instance_id: str) -> str:
 @user_errors
 def cmd_list(args: argparse.Namespace) -> int:
     target = load_target(args)
-    docs = [shapes.workflow_doc(target.data_dir, target.defined.get(n) or shapes.WorkflowInfo(n))
-            for n in target.names()]
+    docs = [
+        shapes.workflow_doc(target.data_dir, target.defined.get(n) or shapes.WorkflowInfo(n))
+        for n in target.names()
+    ]
     if args.json:
         print_json(docs)
         return 0
     if not docs:
         print(f"No workflows in config.yaml or in {target.data_dir}.")
         return 0
-    rows = [(d["name"], d["class_name"] or "-", d["script_name"] or "-", sum(d["instances"].values()),
-             _counts(d["instances"]), when(d["triggered_on"]) or "-") for d in docs]
+    rows = [
+        (
+            d["name"],
+            d["class_name"] or "-",
+            d["script_name"] or "-",
+            sum(d["instances"].values()),
+            _counts(d["instances"]),
+            when(d["triggered_on"]) or "-",
+        )
+        for d in docs
+    ]
     print(table(rows, ("Name", "Class", "Worker", "Instances", "By status", "Last triggered")))
     return 0
 
@@ -103,14 +116,22 @@ def cmd_describe(args: argparse.Namespace) -> int:
         print_json(doc)
         return 0
     limits = doc["version"]
-    print(labelled([
-        ("Name", doc["name"]), ("Id", doc["id"]), ("Class", info.class_name or "(not in config.yaml)"),
-        ("Worker", info.script_name or None), ("Version", limits["id"]),
-        ("Steps limit", limits.get("limits", {}).get("steps")),
-        ("Concurrency", limits.get("concurrency", {}).get("limit")),
-        ("Last triggered", when(doc["triggered_on"]) or "never"),
-        ("Instances", sum(doc["instances"].values())), ("By status", _counts(doc["instances"])),
-    ]))
+    print(
+        labelled(
+            [
+                ("Name", doc["name"]),
+                ("Id", doc["id"]),
+                ("Class", info.class_name or "(not in config.yaml)"),
+                ("Worker", info.script_name or None),
+                ("Version", limits["id"]),
+                ("Steps limit", limits.get("limits", {}).get("steps")),
+                ("Concurrency", limits.get("concurrency", {}).get("limit")),
+                ("Last triggered", when(doc["triggered_on"]) or "never"),
+                ("Instances", sum(doc["instances"].values())),
+                ("By status", _counts(doc["instances"])),
+            ]
+        )
+    )
     return 0
 
 
@@ -119,8 +140,9 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     target = load_target(args)
     info = target.info(args.name)
     instance_id, params = instances.prepare_create(args.id, parse_json_arg(args.params, "PARAMS_JSON"))
-    status = instances.create_instance(target.data_dir, info.name, instance_id, params,
-                                       durability=target.durability, trigger="api")
+    status = instances.create_instance(
+        target.data_dir, info.name, instance_id, params, durability=target.durability, trigger="api"
+    )
     if args.json:
         print_json(shapes.created_item(status, {"trigger_source": "api"}, info))
     else:
@@ -138,14 +160,28 @@ def cmd_instances_list(args: argparse.Namespace) -> int:
     if args.limit:
         docs = docs[: args.limit]
     if args.json:
-        print_json([shapes.instance_item(d, shapes.read_meta(target.data_dir, info.name, d["id"]), info)
-                    | {"step_count": d.get("step_count"), "error": d.get("error")} for d in docs])
+        print_json(
+            [
+                shapes.instance_item(d, shapes.read_meta(target.data_dir, info.name, d["id"]), info)
+                | {"step_count": d.get("step_count"), "error": d.get("error")}
+                for d in docs
+            ]
+        )
         return 0
     if not docs:
         print(f"No instances of {info.name}" + (f" with status {args.status}." if args.status else "."))
         return 0
-    rows = [(d["id"], d.get("status"), when(d.get("created_on")), when(d.get("start_time")) or "-",
-             when(d.get("end_time")) or "-", d.get("step_count", 0)) for d in docs]
+    rows = [
+        (
+            d["id"],
+            d.get("status"),
+            when(d.get("created_on")),
+            when(d.get("start_time")) or "-",
+            when(d.get("end_time")) or "-",
+            d.get("step_count", 0),
+        )
+        for d in docs
+    ]
     print(table(rows, ("Id", "Status", "Created", "Started", "Ended", "Steps")))
     return 0
 
@@ -163,18 +199,27 @@ def cmd_instances_describe(args: argparse.Namespace) -> int:
         return 0
     start, end = detail["start"], detail["end"]
     took = _seconds(start, end) if start else None
-    print(labelled([
-        ("Workflow", info.name), ("Instance", instance_id), ("Status", detail["status"]),
-        ("Waiting for", status.get("waiting_for") if detail["status"] == "waiting" else None),
-        ("Wakes at", when(status.get("wake_at")) if detail["status"] == "waiting" else None),
-        ("Trigger", detail["trigger"]["source"]), ("Params", compact(detail["params"])),
-        ("Queued", when(detail["queued"])), ("Started", when(start)), ("Ended", when(end)),
-        ("Duration", duration(took) if took is not None else None),
-        ("Steps", detail["step_count"]),
-        ("Output", compact(detail["output"]) if detail["status"] == "complete" else None),
-        ("Error", error_text(detail["error"])),
-        ("Updated", when(status.get("modified_on"))),
-    ]))
+    print(
+        labelled(
+            [
+                ("Workflow", info.name),
+                ("Instance", instance_id),
+                ("Status", detail["status"]),
+                ("Waiting for", status.get("waiting_for") if detail["status"] == "waiting" else None),
+                ("Wakes at", when(status.get("wake_at")) if detail["status"] == "waiting" else None),
+                ("Trigger", detail["trigger"]["source"]),
+                ("Params", compact(detail["params"])),
+                ("Queued", when(detail["queued"])),
+                ("Started", when(start)),
+                ("Ended", when(end)),
+                ("Duration", duration(took) if took is not None else None),
+                ("Steps", detail["step_count"]),
+                ("Output", compact(detail["output"]) if detail["status"] == "complete" else None),
+                ("Error", error_text(detail["error"])),
+                ("Updated", when(status.get("modified_on"))),
+            ]
+        )
+    )
     for step in detail["steps"]:
         print()
         print(_step_text(step, args.step_output))
@@ -195,9 +240,13 @@ def _step_text(step: dict[str, Any], show_output: bool) -> str:
     kind = step["type"]
     if kind == "termination":
         return labelled([("Type", "termination"), ("Trigger", step["trigger"]["source"])], indent=2)
-    pairs: list[tuple[str, object]] = [("Name", step["name"]), ("Type", kind), ("Start", when(step["start"])),
-                                       ("End", when(step["end"])),
-                                       ("Duration", duration(_seconds(step["start"], step["end"])))]
+    pairs: list[tuple[str, object]] = [
+        ("Name", step["name"]),
+        ("Type", kind),
+        ("Start", when(step["start"])),
+        ("End", when(step["end"])),
+        ("Duration", duration(_seconds(step["start"], step["end"]))),
+    ]
     if kind == "step":
         pairs.append(("Success", {True: "yes", False: "no", None: "running"}[step["success"]]))
     elif kind == "sleep":
@@ -209,9 +258,17 @@ def _step_text(step: dict[str, Any], show_output: bool) -> str:
     pairs.append(("Error", error_text(step.get("error"))))
     text = labelled(pairs, indent=2)
     if kind == "step" and step["attempts"]:
-        rows = [(n, when(a["start"]), when(a["end"]) or "-", duration(_seconds(a["start"], a["end"])),
-                 {True: "success", False: "error", None: "working"}[a["success"]], error_text(a["error"]) or "")
-                for n, a in enumerate(step["attempts"], start=1)]
+        rows = [
+            (
+                n,
+                when(a["start"]),
+                when(a["end"]) or "-",
+                duration(_seconds(a["start"], a["end"])),
+                {True: "success", False: "error", None: "working"}[a["success"]],
+                error_text(a["error"]) or "",
+            )
+            for n, a in enumerate(step["attempts"], start=1)
+        ]
         attempts = table(rows, ("Attempt", "Start", "End", "Duration", "State", "Error"))
         text += "\n" + "\n".join("    " + line for line in attempts.splitlines())
     return text
@@ -222,11 +279,15 @@ def cmd_control(args: argparse.Namespace) -> int:
     target = load_target(args)
     info = target.info(args.name)
     instance_id = resolve_id(target, info.name, args.id)
-    instances.request_control(target.data_dir, info.name, instance_id, args.action, durability=target.durability)
+    instances.request_control(
+        target.data_dir, info.name, instance_id, args.action, durability=target.durability
+    )
     if args.json:
         print_json({"id": instance_id, "workflow": info.name, "requested": args.action})
     else:
-        print(f"Asked instance {instance_id} of {info.name} to {args.action}; the host running it applies it.")
+        print(
+            f"Asked instance {instance_id} of {info.name} to {args.action}; the host running it applies it."
+        )
     return 0
 
 
@@ -236,7 +297,9 @@ def cmd_send_event(args: argparse.Namespace) -> int:
     info = target.info(args.name)
     instance_id = resolve_id(target, info.name, args.id)
     payload = parse_json_arg(args.payload, "--payload")
-    instances.send_event(target.data_dir, info.name, instance_id, args.type, payload, durability=target.durability)
+    instances.send_event(
+        target.data_dir, info.name, instance_id, args.type, payload, durability=target.durability
+    )
     if args.json:
         print_json({"id": instance_id, "workflow": info.name, "type": args.type, "payload": payload})
     else:
@@ -248,15 +311,19 @@ def cmd_send_event(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml if present)")
+    p.add_argument(
+        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml if present)"
+    )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    wf = subparsers.add_parser("workflows", help="list, trigger and manage workflow instances",
-                               description="Manage workflows straight on the data directory, with or "
-                               "without a running host.")
+    wf = subparsers.add_parser(
+        "workflows",
+        help="list, trigger and manage workflow instances",
+        description="Manage workflows straight on the data directory, with or without a running host.",
+    )
     sub = wf.add_subparsers(dest="workflows_command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("list", help="list the workflows and their instance counts")
@@ -289,7 +356,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p = isub.add_parser("describe", help="status, params, output and every step of an instance")
     p.add_argument("name", metavar="NAME")
     p.add_argument("id", metavar="ID", nargs="?", default="latest", help="instance id, or latest (default)")
-    p.add_argument("--no-step-output", dest="step_output", action="store_false", help="leave step outputs out")
+    p.add_argument(
+        "--no-step-output", dest="step_output", action="store_false", help="leave step outputs out"
+    )
     _common(p)
     p.set_defaults(handler=cmd_instances_describe)
 
@@ -307,4 +376,3 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--payload", metavar="JSON", help="the event payload as JSON")
     _common(p)
     p.set_defaults(handler=cmd_send_event)
-
