@@ -56,7 +56,8 @@ def disk_state(root: Path) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for folder in sorted((root / "data" / "workflows").glob("*/instances/*")):
         inbox = folder / "inbox"
-        found[str(folder.relative_to(root))] = sorted(p.name for p in inbox.glob("*")) if inbox.is_dir() else []
+        key = str(folder.relative_to(root))
+        found[key] = sorted(p.name for p in inbox.glob("*")) if inbox.is_dir() else []
     return found
 
 
