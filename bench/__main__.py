@@ -754,6 +754,11 @@ def machine_facts(work: Path) -> dict[str, str]:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "host"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        if dirty:
+            commit += f" + uncommitted changes in {len(dirty.splitlines())} host/ file(s)"
     except OSError:
         commit = "?"
     return {
@@ -765,6 +770,7 @@ def machine_facts(work: Path) -> dict[str, str]:
         "waypost": f"{version('waypost')} (git {commit})",
         "dbos": version("dbos"),
         "uvicorn": version("uvicorn"),
+        "load average at start (1/5/15 min)": "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg()),
         "starlette": version("starlette"),
         "anyio": version("anyio"),
         "wrk": wrk_v or "?",
@@ -832,6 +838,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (BENCH / "results" / f"{dt.date.today().isoformat()}.md" if mode == "full" else None)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
+        facts["load average at end (1/5/15 min)"] = "{:.2f} / {:.2f} / {:.2f}".format(*os.getloadavg())
         facts_md = "\n".join(f"- {k}: {v}" for k, v in facts.items())
         cmds = "\n".join(f"- fig {f}: `{c}`" for f, c in sorted({(r.fig, r.cmd) for r in bench.rows}))
         out.write_text(
