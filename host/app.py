@@ -20,16 +20,10 @@ from host.runtime.env import Env, build_envs
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
+from host.workflows.engine import Engine, WorkflowDef
 
 logger = logging.getLogger("waypost")
 
-try:  # TODO(engine): drop this guard once host.workflows.engine is in place
-    from host.workflows.engine import Engine, WorkflowDef
-except ModuleNotFoundError as exc:
-    if exc.name != "host.workflows.engine":
-        raise
-    Engine = None  # type: ignore[assignment,misc]
-    WorkflowDef = None  # type: ignore[assignment,misc]
 
 
 class Host:
@@ -39,7 +33,8 @@ class Host:
         self.config = config
         self.registry = Registry()
         self.background = BackgroundWork()
-        self.engine: Any = None
+        hc = config.host
+        self.engine = Engine(hc.data_dir, durability=hc.durability, hibernate_after=hc.hibernate_after)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
         self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
@@ -47,23 +42,16 @@ class Host:
     def load(self) -> None:
         """Import every worker; raises ConfigError / WorkerLoadError (start-up fails on any error)."""
         self.registry.load(self.config, strict=True)
-        self._check_engine(self.config)
-
-    def _check_engine(self, config: Config) -> None:
-        if Engine is None and any(w.workflows for w in config.workers):
-            raise WaypostError("config.yaml declares workflows, but host.workflows.engine is not installed")
 
     def activate(self, config: Config) -> None:
         """Build envs and routes for `config` and swap them in; tell the engine the workflow classes."""
-        binding = self.engine.binding if self.engine is not None else None
-        envs = build_envs(config, self.dispatcher.invoke, binding)
+        envs = build_envs(config, self.dispatcher.invoke, self.engine.binding)
         routes = RouteTable.build((w.name, w.routes) for w in config.workers)
         self.config, self.envs, self.routes = config, envs, routes
-        if self.engine is not None:
-            self.engine.set_workflows(self._workflow_defs(config, envs))
+        self.engine.set_workflows(self._workflow_defs(config, envs))
 
-    def _workflow_defs(self, config: Config, envs: Mapping[str, Env]) -> dict[str, Any]:
-        defs: dict[str, Any] = {}
+    def _workflow_defs(self, config: Config, envs: Mapping[str, Env]) -> dict[str, WorkflowDef]:
+        defs: dict[str, WorkflowDef] = {}
         for worker in config.workers:
             for wf in worker.workflows:
                 if wf.script_name is not None:
@@ -85,7 +73,6 @@ class Host:
         """Re-read config.yaml and functions/; a bad config keeps everything as it was."""
         try:
             config = load_config(self.config.path, root=self.config.root, overrides=self.config.overrides)
-            self._check_engine(config)
         except (ConfigError, WaypostError) as exc:
             logger.error("%s (reload skipped; still serving the previous configuration)", exc)
             return
@@ -114,16 +101,12 @@ def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[Ba
     """
     host = Host(config)
     host.load()
-    if Engine is not None:
-        hc = config.host
-        host.engine = Engine(hc.data_dir, durability=hc.durability, hibernate_after=hc.hibernate_after)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             host.config.host.data_dir.mkdir(parents=True, exist_ok=True)
-            if host.engine is not None:
-                await stack.enter_async_context(host.engine)
+            await stack.enter_async_context(host.engine)
             # the engine outlives wait_until work: that work may still create instances
             await stack.enter_async_context(host.background)
             host.activate(host.config)
@@ -150,8 +133,6 @@ def _admin_routes(host: Host) -> list[BaseRoute]:
     except ModuleNotFoundError as exc:
         if exc.name != "host.admin.routes":
             raise
-        return []
-    if host.engine is None:
         return []
     app_routes: list[BaseRoute] = []
     admin.mount(app_routes, host.engine, host.config)

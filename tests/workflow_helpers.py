@@ -72,6 +72,10 @@ class Flows:
     def instance_dir(self, instance_id: str, workflow: str = "script") -> Path:
         return self.root / "data" / "workflows" / workflow / "instances" / instance_id
 
+    def inbox(self, instance_id: str, workflow: str = "script") -> list[str]:
+        folder = self.instance_dir(instance_id, workflow) / "inbox"
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
     def journal(self, instance_id: str, workflow: str = "script") -> list[dict[str, Any]]:
         text = (self.instance_dir(instance_id, workflow) / "journal.jsonl").read_text()
         return [json.loads(line) for line in text.splitlines() if line.strip()]

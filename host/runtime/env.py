@@ -9,7 +9,6 @@ from urllib.parse import unquote, urlsplit
 from starlette.requests import Request as StarletteRequest
 
 from host.config import Config
-from host.errors import WaypostError
 from host.runtime.http import Request, Response
 
 Invoke = Callable[[str, Request], Awaitable[Response]]
@@ -116,9 +115,7 @@ def build_request(url: str, method: str, headers: Mapping[str, str], body: bytes
     return Request(scope, receive)
 
 
-def build_envs(
-    config: Config, invoke: Invoke, workflow_binding: Callable[[str], Any] | None
-) -> dict[str, Env]:
+def build_envs(config: Config, invoke: Invoke, workflow_binding: Callable[[str], Any]) -> dict[str, Env]:
     """One Env per worker: its vars, a ServiceBinding per service, a workflow binding per workflow."""
     envs: dict[str, Env] = {}
     for worker in config.workers:
@@ -126,11 +123,6 @@ def build_envs(
         for svc in worker.services:
             bindings[svc.binding] = ServiceBinding(svc.service, invoke)
         for wf in worker.workflows:
-            if workflow_binding is None:
-                raise WaypostError(
-                    f"worker {worker.name!r} binds workflow {wf.name!r}, but this host "
-                    "has no workflow engine (host.workflows.engine is missing)"
-                )
             bindings[wf.binding] = workflow_binding(wf.name)
         envs[worker.name] = Env(bindings)
     return envs

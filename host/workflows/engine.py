@@ -26,6 +26,7 @@ from host.workflows import instances
 from host.workflows.files import InstanceDir
 from host.workflows.index import PendingIndex
 from host.workflows.runner import HELD_ELSEWHERE, Activation
+from host.workflows.syncer import GroupSync
 
 log = logging.getLogger("waypost.workflows")
 
@@ -73,6 +74,7 @@ class Engine:
         self._wakeup = anyio.Event()
         self._group: TaskGroup | None = None
         self.stopping = False
+        self.syncer = GroupSync()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -89,7 +91,10 @@ class Engine:
         self.stopping = True
         assert self._group is not None
         self._group.cancel_scope.cancel()
-        return await self._group.__aexit__(exc_type, exc, tb)
+        try:
+            return await self._group.__aexit__(exc_type, exc, tb)
+        finally:
+            self.syncer.close()
 
     def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
         """Install the current workflow definitions; new ones are recovered from their index."""
@@ -268,19 +273,24 @@ class Engine:
         """Waiting instances do not count against the concurrency limit."""
         self._count((activation.folder.workflow, activation.folder.instance_id), not waiting)
 
-    def index_after(self, activation: Activation, next_due: float | None) -> None:
-        """Point the pending entry at the instance's next due time (called under its lock)."""
+    def index_after(self, activation: Activation, next_due: float | None) -> Callable[[], None]:
+        """Record the instance's next due time; returns the file change to make under its lock."""
         workflow, instance_id = activation.folder.workflow, activation.folder.instance_id
         index = self._indexes.get(workflow) or PendingIndex(self.data_dir, workflow)
         key = (workflow, instance_id)
         old = self._on_disk.pop(key, None)
-        if next_due is None:
-            if old is not None:
-                index.remove(instance_id, old)
-        else:
-            index.put(instance_id, next_due, old_due=old)
+        if next_due is not None:
             self._on_disk[key] = next_due
-        index.remove(instance_id, instances.SIGNAL_DUE)
+
+        def move_entry() -> None:
+            if next_due is None:
+                if old is not None:
+                    index.remove(instance_id, old)
+            else:
+                index.put(instance_id, next_due, old_due=old)
+            index.remove(instance_id, instances.SIGNAL_DUE)
+
+        return move_entry
 
     # -- other processes -------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from host.errors import InstanceExists, InstanceNotFound
 from host.workflows import journal
+from host.workflows.syncer import GroupSync
 
 DURABILITY = ("fsync", "relaxed")
 
@@ -43,6 +44,16 @@ def write_atomic(path: Path, text: str, *, sync: bool = False) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _write_new(path: Path, text: str, *, sync: bool = False) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, text.encode())
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class InstanceDir:
@@ -71,9 +82,9 @@ class InstanceDir:
                 f"instance {self.instance_id!r} already exists in workflow {self.workflow!r}"
             ) from None
         self.inbox.mkdir()
-        write_atomic(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
-        self.journal_path.touch()
-        self.write_status(status)
+        # the folder is new and ours, so plain writes suffice; the journal appears on first append
+        _write_new(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
+        _write_new(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
 
     def exists(self) -> bool:
         return self.instance_json.exists()
@@ -121,8 +132,9 @@ class InstanceDir:
 
     def inbox_put(self, body: dict[str, Any]) -> str:
         """Drop a request into inbox/ by rename; the name sorts in arrival order."""
-        if not self.inbox.is_dir():
+        if not self.instance_json.exists():
             raise InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
+        self.inbox.mkdir(exist_ok=True)
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}-{body['kind']}.json"
         tmp = self.path / f".{name}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -170,9 +182,10 @@ class InstanceDir:
 class JournalWriter:
     """Appends entries to an open journal; durable appends are fsynced before they return."""
 
-    def __init__(self, path: Path, durable: bool) -> None:
+    def __init__(self, path: Path, durable: bool, syncer: GroupSync | None = None) -> None:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._durable = durable
+        self._syncer = syncer
 
     def write(self, entry: dict[str, Any]) -> None:
         """Append without waiting for the disk (attempt starts and other non-decisive facts)."""
@@ -182,8 +195,17 @@ class JournalWriter:
     async def append(self, entry: dict[str, Any]) -> None:
         """Append and, with durability fsync, wait until the line is on disk."""
         self.write(entry)
-        if self._durable:
+        if not self._durable:
+            return
+        if self._syncer is not None:
+            await self._syncer.sync(self._fd)
+        else:
             await anyio.to_thread.run_sync(os.fsync, self._fd)
+
+    def sync(self) -> None:
+        """fsync now, when durability asks for it (call from a worker thread)."""
+        if self._durable:
+            os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.to_thread
+from filelock import FileLock
 
 from host.errors import Evicted, InstanceNotFound, Suspend
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
@@ -74,11 +77,34 @@ class Activation:
         self._scope: anyio.CancelScope | None = None
         self.meta: dict[str, Any] = {}
         self.journal: JournalWriter
+        self._lock: FileLock
+        self._damage: JournalDamaged | None = None
+        self._status_lock = anyio.Lock()
 
     # -- entry point -------------------------------------------------------------------------------
 
     async def run(self) -> float | None:
         """Return when to look at this instance next (epoch seconds), None for never, or HELD_ELSEWHERE."""
+        opened = await anyio.to_thread.run_sync(self._open)
+        if opened is not True:
+            return opened
+        result: float | None = None
+        finished = False
+        try:
+            if self._damage is not None:
+                error = {"name": "JournalDamaged", "message": str(self._damage)}
+                await self._finish(InstanceStatus.ERRORED, error=error)
+            else:
+                result = await self._run_locked()
+            finished = True
+        finally:
+            with anyio.CancelScope(shield=True):  # the lock is always released, even on shutdown
+                update = self.engine.index_after(self, result) if finished else None
+                await anyio.to_thread.run_sync(self._close, update)
+        return result
+
+    def _open(self) -> bool | float | None:
+        """In a worker thread: take the lock and read the instance (file I/O stays off the event loop)."""
         try:
             lock = self.folder.try_lock()
         except InstanceNotFound:
@@ -86,30 +112,27 @@ class Activation:
         if lock is None:
             return HELD_ELSEWHERE
         try:
-            try:
-                self.meta = self.folder.read_meta()
-                entries = self.folder.read_journal()
-            except InstanceNotFound:
-                return None
-            except JournalDamaged as exc:
-                self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
-                self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
-                await self._finish(
-                    InstanceStatus.ERRORED, error={"name": "JournalDamaged", "message": str(exc)}
-                )
-                self.journal.close()
-                self.engine.index_after(self, None)
-                return None
-            self.state = replay_state(entries)
-            self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
-            try:
-                result = await self._run_locked()
-            finally:
-                self.journal.close()
-            self.engine.index_after(self, result)  # still under the lock: no other host races the entry
-            return result
-        finally:
+            self.meta = self.folder.read_meta()
+            entries = self.folder.read_journal()
+        except InstanceNotFound:
             lock.release()
+            return None
+        except JournalDamaged as exc:
+            self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
+            self._damage, entries = exc, []
+        self.state = replay_state(entries)
+        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
+        self._lock = lock
+        return True
+
+    def _close(self, update_index: Callable[[], None] | None) -> None:
+        """In a worker thread: close the journal, move the index entry (still under the lock), unlock."""
+        try:
+            self.journal.close()
+            if update_index is not None:
+                update_index()
+        finally:
+            self._lock.release()
 
     async def _run_locked(self) -> float | None:
         await self.drain_inbox()
@@ -118,7 +141,8 @@ class Activation:
             return await self._restart()
         if status in FINAL or status is InstanceStatus.PAUSED:
             if self._status_on_disk() != status.value:
-                self._write_status()
+                document = status_document(self.meta, self.state)
+                await anyio.to_thread.run_sync(self.folder.write_status, document)
             return None
         wake_at = self.state.wake_at
         if status is InstanceStatus.WAITING and wake_at and wake_at > time.time() and not self._events:
@@ -186,13 +210,17 @@ class Activation:
     # -- status ------------------------------------------------------------------------------------
 
     async def _set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
-        entry: dict[str, Any] = {"type": "status", "status": status.value, **fields}
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
+        self.state.apply(entry)
+        document = status_document(self.meta, self.state)
+        async with self._status_lock:  # status.json writes land in the order they were made
+            await anyio.to_thread.run_sync(self._persist_status, entry, document, durable)
+
+    def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
+        self.journal.write(entry)
         if durable:
-            await self.record(entry)
-        else:
-            self.journal.write(entry)
-            self.state.apply(entry)
-        self._write_status()
+            self.journal.sync()
+        self.folder.write_status(document)
 
     async def _finish(self, status: InstanceStatus, **fields: Any) -> None:
         await self._set_status(status, durable=True, **fields)
@@ -204,13 +232,10 @@ class Activation:
         except (InstanceNotFound, ValueError):
             return None
 
-    def _write_status(self, **extra: Any) -> None:
-        self.folder.write_status(status_document(self.meta, self.state, **extra))
-
     async def _restart(self) -> float:
         self.journal.close()
         self.folder.reset_journal()
-        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable)
+        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
         self.state = ReplayState()
         await self._set_status(InstanceStatus.QUEUED, durable=True)
         return time.time()

@@ -282,25 +282,51 @@ async def _call(
     """Call a step callback, sync (in a worker thread) or async, passing ctx if it asks for it."""
     kwargs = dict(named)
     positional = list(args)
-    try:
-        params = inspect.signature(callback).parameters
-    except (TypeError, ValueError):
-        params = {}  # type: ignore[assignment]
-    if "ctx" in params:
+    ctx_as, is_async = _shape(callback)
+    if ctx_as == "keyword":
         kwargs["ctx"] = ctx
-    elif not positional and not kwargs and len(params) == 1:
-        only = next(iter(params.values()))
-        if only.default is inspect.Parameter.empty and only.kind in (
-            inspect.Parameter.POSITIONAL_ONLY,
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        ):
-            positional = [ctx]
-    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
+    elif ctx_as == "positional" and not positional and not kwargs:
+        positional = [ctx]
+    if is_async:
         return await callback(*positional, **kwargs)
     result = await anyio.to_thread.run_sync(lambda: callback(*positional, **kwargs), abandon_on_cancel=True)
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+_SHAPES: dict[object, tuple[str, bool]] = {}
+
+
+def _shape(callback: Callable[..., Any]) -> tuple[str, bool]:
+    """How a callback takes ctx ("keyword", "positional" or "") and whether it is async.
+
+    Cached by code object: replays create new closures of the same function every run.
+    """
+    code = getattr(callback, "__code__", None)
+    key = (code, getattr(callback, "__self__", None) is not None) if code is not None else None
+    if key is not None and key in _SHAPES:
+        return _SHAPES[key]
+    try:
+        params = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    ctx_as = ""
+    if "ctx" in params:
+        ctx_as = "keyword"
+    elif len(params) == 1:
+        only = next(iter(params.values()))
+        if only.default is inspect.Parameter.empty and only.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            ctx_as = "positional"
+    is_async = inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__)
+    if key is not None:
+        if len(_SHAPES) > 10_000:  # code objects of reloaded modules: keep the cache bounded
+            _SHAPES.clear()
+        _SHAPES[key] = (ctx_as, is_async)
+    return ctx_as, is_async
 
 
 class DecoratedStep:

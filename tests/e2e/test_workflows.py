@@ -70,10 +70,10 @@ def test_events_sent_before_the_wait_are_delivered_in_order(flows: Flows) -> Non
     wait_for(lambda: flows.runs(iid, "hold"))
     assert flows.event(iid, "paid", {"n": 1}).status_code == 200
     assert flows.event(iid, "paid", {"n": 2}).status_code == 200
-    assert len(list((flows.instance_dir(iid) / "inbox").iterdir())) == 2  # kept until a wait takes them
+    assert len(flows.inbox(iid)) == 2  # kept until a wait takes them
     flows.gate("gate.early")
     assert flows.wait_status(iid, "complete")["output"] == ["hold released", {"n": 1}, {"n": 2}]
-    assert list((flows.instance_dir(iid) / "inbox").iterdir()) == []
+    assert flows.inbox(iid) == []
 
 
 def test_event_wakes_a_hibernated_wait(flows: Flows) -> None:
@@ -118,7 +118,7 @@ def test_terminate_and_the_transitions_final_instances_refuse(flows: Flows) -> N
         assert response.status_code == 400 and response.json()["error"] == "InvalidTransition", action
     response = flows.event(iid, "never", {})
     assert response.status_code == 400 and "terminated" in response.json()["message"]
-    assert list((flows.instance_dir(iid) / "inbox").iterdir()) == []  # refused requests leave nothing
+    assert flows.inbox(iid) == []  # refused requests leave nothing
 
 
 def test_terminate_cancels_a_running_step(flows: Flows) -> None:
