@@ -120,6 +120,7 @@ class ReplayState:
     ended_at: float | None = None
     step_count: int = 0
     wake_at: float | None = None
+    waiting_for: str | None = None
 
     def apply(self, entry: dict[str, Any]) -> None:
         kind = entry["type"]
@@ -132,6 +133,7 @@ class ReplayState:
             if "error" in entry:
                 self.error = entry["error"]
             self.wake_at = entry.get("wake_at")
+            self.waiting_for = entry.get("waiting_for")
             if self.status in (InstanceStatus.COMPLETE, InstanceStatus.ERRORED, InstanceStatus.TERMINATED):
                 self.ended_at = entry.get("t")
             return

@@ -53,6 +53,7 @@ def status_document(meta: dict[str, Any], state: ReplayState, **extra: Any) -> d
         "end_time": iso(state.ended_at),
         "modified_on": iso(time.time()),
         "wake_at": state.wake_at,
+        "waiting_for": state.waiting_for,
     }
     doc.update(extra)
     return doc
@@ -80,6 +81,7 @@ class Activation:
         self._lock: FileLock
         self._damage: JournalDamaged | None = None
         self._status_lock = anyio.Lock()
+        self._suspended_for = "sleep"
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -193,7 +195,8 @@ class Activation:
                 await self._set_status(InstanceStatus.PAUSED, durable=True)
                 return None
             self.state.wake_at = value
-            await self._set_status(InstanceStatus.WAITING, durable=True, wake_at=value)
+            reason = self._suspended_for
+            await self._set_status(InstanceStatus.WAITING, durable=True, wake_at=value, waiting_for=reason)
             return value if value is not None else time.time()
         if kind == "error":
             return await self._finish(InstanceStatus.ERRORED, error=describe_error(value))
@@ -264,19 +267,21 @@ class Activation:
         if self.pause_requested:
             raise Suspend(None)
 
-    async def wait_until(self, when: float) -> None:
+    async def wait_until(self, when: float, reason: str = "sleep") -> None:
         """Wait in memory when short, else hibernate until `when`."""
         remaining = when - time.time()
         if remaining <= 0:
             return
         if remaining > self.hibernate_after:
+            self._suspended_for = reason
             raise Suspend(when)
-        await self._wait(when, until_signal=False, waiting_for="sleep")
+        await self._wait(when, until_signal=False, waiting_for=reason)
 
     async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
         """Wait for something new in inbox/; hibernate once the wait outlasts hibernate_after."""
         now = time.time()
         if now >= linger_until and timeout_at > now:
+            self._suspended_for = waiting_for
             raise Suspend(timeout_at)
         await self._wait(min(timeout_at, linger_until), until_signal=True, waiting_for=waiting_for)
 

@@ -135,7 +135,7 @@ class WorkflowStep:
         act.checkpoint()
         attempt = (record.failures if record else 0) + 1
         if record is not None and record.retry_at is not None:
-            await act.wait_until(record.retry_at)
+            await act.wait_until(record.retry_at, "retry")
         while True:
             act.journal.write({"type": "step_start", "name": name, "count": key[1], "attempt": attempt})
             error, final = await self._attempt(key, cfg, callback, args, kwargs, attempt)
@@ -158,7 +158,7 @@ class WorkflowStep:
                 }
             )
             act.checkpoint()
-            await act.wait_until(retry_at)
+            await act.wait_until(retry_at, "retry")
             attempt += 1
 
     async def _attempt(
@@ -227,7 +227,7 @@ class WorkflowStep:
             await act.record({"type": "sleep", "name": name, "count": key[1], "until": until})
         else:
             until = record.until or 0.0
-        await act.wait_until(until)
+        await act.wait_until(until, f"sleep {name!r}")
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -273,7 +273,7 @@ class WorkflowStep:
                 raise WaitTimeoutError(
                     f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout"
                 )
-            await act.wait_for_inbox(timeout_at, linger_until, waiting_for=event_type)
+            await act.wait_for_inbox(timeout_at, linger_until, waiting_for=f"event {event_type!r}")
 
 
 async def _call(
