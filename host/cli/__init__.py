@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from host import __version__
 from host.errors import WaypostError
@@ -14,8 +15,15 @@ from host.errors import WaypostError
 COMMANDS = ("host.cli.serve", "host.cli.workflows", "host.cli.inspect")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are user errors too: one line and exit status 1, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="waypost",
         description="Serve Workers-style functions and durable workflows from a folder of files.",
     )

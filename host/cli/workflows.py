@@ -280,7 +280,7 @@ def cmd_control(args: argparse.Namespace) -> int:
     info = target.info(args.name)
     instance_id = resolve_id(target, info.name, args.id)
     instances.request_control(
-        target.data_dir, info.name, instance_id, args.action, durability=target.durability
+        target.data_dir, info.name, instance_id, args.action, durability=target.durability, source="cli"
     )
     if args.json:
         print_json({"id": instance_id, "workflow": info.name, "requested": args.action})

@@ -31,16 +31,16 @@ class InstanceHandle:
         return {"status": doc["status"], "output": doc.get("output"), "error": doc.get("error")}
 
     async def pause(self) -> None:
-        await self._engine.control(self.workflow, self.id, "pause")
+        await self._engine.control(self.workflow, self.id, "pause", source="binding")
 
     async def resume(self) -> None:
-        await self._engine.control(self.workflow, self.id, "resume")
+        await self._engine.control(self.workflow, self.id, "resume", source="binding")
 
     async def terminate(self) -> None:
-        await self._engine.control(self.workflow, self.id, "terminate")
+        await self._engine.control(self.workflow, self.id, "terminate", source="binding")
 
     async def restart(self) -> None:
-        await self._engine.control(self.workflow, self.id, "restart")
+        await self._engine.control(self.workflow, self.id, "restart", source="binding")
 
     async def send_event(
         self,

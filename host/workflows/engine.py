@@ -25,7 +25,7 @@ from host.errors import WorkflowNotFound
 from host.workflows import instances
 from host.workflows.files import InstanceDir
 from host.workflows.index import PendingIndex
-from host.workflows.runner import HELD_ELSEWHERE, Activation
+from host.workflows.runner import HELD_ELSEWHERE, STILL_QUEUED, Activation
 from host.workflows.syncer import GroupSync
 
 log = logging.getLogger("waypost.workflows")
@@ -98,10 +98,10 @@ class Engine:
 
     def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
         """Install the current workflow definitions; new ones are recovered from their index."""
-        added = [name for name in definitions if name not in self._indexes]
+        added = [name for name in definitions if name not in self.definitions]
         self.definitions = dict(definitions)
-        for name in added:
-            index = self._indexes[name] = PendingIndex(self.data_dir, name)
+        for name in added:  # new, or back after a reload without it: its instances may be due
+            index = self._indexes.setdefault(name, PendingIndex(self.data_dir, name))
             if index.ensure():
                 log.info("workflow %s: rebuilt the pending index from instance folders", name)
             self._index_versions[name] = index.version()
@@ -140,11 +140,11 @@ class Engine:
         self._schedule((workflow, instance_id), due)
         return status
 
-    async def control(self, workflow: str, instance_id: str, action: str) -> None:
+    async def control(self, workflow: str, instance_id: str, action: str, source: str = "api") -> None:
         self.require(workflow)
         await anyio.to_thread.run_sync(
             lambda: instances.request_control(
-                self.data_dir, workflow, instance_id, action, durability=self.durability
+                self.data_dir, workflow, instance_id, action, durability=self.durability, source=source
             )
         )
         self.poke(workflow, instance_id)
@@ -219,14 +219,18 @@ class Engine:
             if key not in self._queued:
                 self._queued.add(key)
                 self._queues.setdefault(key[0], deque()).append(key[1])
+            folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
+            if folder.inbox_names():  # pause/terminate/events for a queued instance apply now
+                self._start(key, definition, controls_only=True)
             return
         self._start(key, definition)
 
-    def _start(self, key: Key, definition: WorkflowDef) -> None:
+    def _start(self, key: Key, definition: WorkflowDef, controls_only: bool = False) -> None:
         folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
-        activation = Activation(self, definition, folder)
+        activation = Activation(self, definition, folder, controls_only=controls_only)
         self._active[key] = activation
-        self._count(key, True)
+        if not controls_only:
+            self._count(key, True)
         assert self._group is not None
         self._group.start_soon(self._activate, key, activation)
 
@@ -241,6 +245,8 @@ class Engine:
             self._count(key, False)
         if result == HELD_ELSEWHERE:
             self._schedule(key, time.time() + RETRY_HELD_AFTER)
+        elif result == STILL_QUEUED:
+            pass  # it keeps its place in the workflow's queue
         elif result is not None:
             self._schedule(key, result)
 

@@ -95,12 +95,18 @@ def read_status(data_dir: Path, workflow: str, instance_id: str) -> dict[str, An
 
 
 def request_control(
-    data_dir: Path, workflow: str, instance_id: str, action: str, *, durability: str = "fsync"
+    data_dir: Path,
+    workflow: str,
+    instance_id: str,
+    action: str,
+    *,
+    durability: str = "fsync",
+    source: str = "api",
 ) -> None:
     """Validate `action` against the current status and leave it in inbox/ for the running host."""
     folder = InstanceDir(data_dir, check_name(workflow), check_instance_id(instance_id), durability)
     check_control(action, folder.read_status()["status"], instance_id)
-    folder.inbox_put({"kind": "control", "action": action, "t": time.time()})
+    folder.inbox_put({"kind": "control", "action": action, "source": source, "t": time.time()})
     PendingIndex(data_dir, workflow).put(instance_id, SIGNAL_DUE)
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("waypost.workflows")
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
+STILL_QUEUED = -2.0  # run() result of a controls-only activation: the instance waits for a slot
 
 
 def iso(epoch: float | None) -> str | None:
@@ -62,8 +63,11 @@ def status_document(meta: dict[str, Any], state: ReplayState, **extra: Any) -> d
 class Activation:
     """Runs one instance once; returns when it is finished, paused, or asleep on disk."""
 
-    def __init__(self, engine: Engine, definition: WorkflowDef, folder: InstanceDir) -> None:
+    def __init__(
+        self, engine: Engine, definition: WorkflowDef, folder: InstanceDir, controls_only: bool = False
+    ) -> None:
         self.engine = engine
+        self.controls_only = controls_only
         self.definition = definition
         self.folder = folder
         self.hibernate_after = engine.hibernate_after
@@ -149,6 +153,8 @@ class Activation:
         wake_at = self.state.wake_at
         if status is InstanceStatus.WAITING and wake_at and wake_at > time.time() and not self._events:
             return wake_at  # still asleep, nothing new arrived: no replay needed
+        if self.controls_only:
+            return STILL_QUEUED
         return await self._execute()
 
     async def _execute(self) -> float | None:
@@ -348,12 +354,12 @@ class Activation:
                     )
                 )
                 continue
-            await self._control(str(body.get("action")))
+            await self._control(str(body.get("action")), str(body.get("source", "api")))
             self.folder.inbox_remove(name)
 
-    async def _control(self, action: str) -> None:
+    async def _control(self, action: str, source: str) -> None:
         status = self.state.status
-        await self.record({"type": "control", "action": action})
+        await self.record({"type": "control", "action": action, "source": source})
         if action == "restart":
             self.evict = "restart"
         elif status in FINAL:

@@ -134,10 +134,19 @@ class WorkflowStep:
             act.begin_step()
         act.checkpoint()
         attempt = (record.failures if record else 0) + 1
+        config_json = cfg.as_json()
         if record is not None and record.retry_at is not None:
             await act.wait_until(record.retry_at, "retry")
         while True:
-            act.journal.write({"type": "step_start", "name": name, "count": key[1], "attempt": attempt})
+            act.journal.write(
+                {
+                    "type": "step_start",
+                    "name": name,
+                    "count": key[1],
+                    "attempt": attempt,
+                    "config": config_json,
+                }
+            )
             error, final = await self._attempt(key, cfg, callback, args, kwargs, attempt)
             if error is None:
                 return act.state.steps[key].result

@@ -161,6 +161,26 @@ def test_concurrency_limit_queues_fifo(flows: Flows) -> None:
         flows.wait_status(i, "complete", binding="LIMITED")
 
 
+def test_queued_instances_can_be_terminated_and_paused_while_they_wait_for_a_slot(flows: Flows) -> None:
+    running = [flows.create([["block", "b", "gate.slots"]], f"slot-{n}", binding="LIMITED") for n in range(2)]
+    wait_for(lambda: all(flows.runs(i, "b") for i in running))
+    doomed = flows.create([["do", "never"]], "slot-doomed", binding="LIMITED")
+    parked = flows.create([["do", "later"]], "slot-parked", binding="LIMITED")
+    flows.wait_status(doomed, "queued", binding="LIMITED")
+    assert flows.action(doomed, "terminate", binding="LIMITED").status_code == 200
+    assert flows.action(parked, "pause", binding="LIMITED").status_code == 200
+    flows.wait_status(doomed, "terminated", binding="LIMITED")
+    flows.wait_status(parked, "paused", binding="LIMITED")
+    assert [flows.status(i, "LIMITED")["status"] for i in running] == ["running", "running"]
+    flows.gate("gate.slots")
+    for i in running:
+        flows.wait_status(i, "complete", binding="LIMITED")
+    assert stays(lambda: flows.status(parked, "LIMITED")["status"] == "paused", 0.3)
+    flows.action(parked, "resume", binding="LIMITED")
+    flows.wait_status(parked, "complete", binding="LIMITED")
+    assert flows.runs(doomed, "never") == [] and len(flows.runs(parked, "later")) == 1
+
+
 def test_waiting_instances_do_not_count_against_the_limit(flows: Flows) -> None:
     sleepers = [
         flows.create([["wait", "w", "go", "1 hour"]], f"lim-sleep-{n}", binding="LIMITED") for n in range(3)
