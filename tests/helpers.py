@@ -111,8 +111,11 @@ class ServerProcess:
         extra_args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         port: int | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.root = root
+        # what to run instead of `python -m host` (e.g. the single-file binary); `serve ...` follows
+        self.command = tuple(command) if command is not None else (sys.executable, "-m", "host")
         self.extra_args = tuple(extra_args)
         self.env = dict(env or {})
         self.port = port or free_port()
@@ -137,7 +140,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 15.0) -> ServerProcess:
         """Start the process and wait until its port accepts connections."""
-        args = [sys.executable, "-m", "host", "serve", "--listen", f"127.0.0.1:{self.port}"]
+        args = [*self.command, "serve", "--listen", f"127.0.0.1:{self.port}"]
         if (self.root / "config.yaml").exists():
             args += ["--config", "config.yaml"]
         args += list(self.extra_args)
