@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("waypost.workflows")
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
+STATUS_WRITE_DELAY = 0.05  # seconds a short-lived running/waiting state may wait to reach status.json
 STILL_QUEUED = -2.0  # run() result of a controls-only activation: the instance waits for a slot
 
 
@@ -86,6 +88,7 @@ class Activation:
         self._damage: JournalDamaged | None = None
         self._status_lock = anyio.Lock()
         self._suspended_for = "sleep"
+        self._status_version = 0
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -175,7 +178,7 @@ class Activation:
             self.folder.instance_id,
             self.folder.workflow,
         )
-        await self._set_status(InstanceStatus.RUNNING)
+        await self._set_status(InstanceStatus.RUNNING, deferred=True)
         self._executing = True
         outcome: tuple[str, Any] = ("evicted", None)
         with anyio.CancelScope() as self._scope:
@@ -202,7 +205,8 @@ class Activation:
                 return None
             self.state.wake_at = value
             reason = self._suspended_for
-            await self._set_status(InstanceStatus.WAITING, durable=True, wake_at=value, waiting_for=reason)
+            # not fsynced: the sleep or wait entry that led here already is, and this follows from it
+            await self._set_status(InstanceStatus.WAITING, wake_at=value, waiting_for=reason)
             return value if value is not None else time.time()
         if kind == "error":
             return await self._finish(InstanceStatus.ERRORED, error=describe_error(value))
@@ -218,12 +222,29 @@ class Activation:
 
     # -- status ------------------------------------------------------------------------------------
 
-    async def _set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
+    async def _set_status(
+        self, status: InstanceStatus, durable: bool = False, deferred: bool = False, **fields: Any
+    ) -> None:
+        """Journal a status change and rewrite status.json (at once, or `deferred` if it still holds)."""
         entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
         self.state.apply(entry)
+        self._status_version += 1
+        if deferred:
+            self.journal.write(entry)
+            self.engine.spawn(partial(self._write_status_later, self._status_version))
+            return
         document = status_document(self.meta, self.state)
         async with self._status_lock:  # status.json writes land in the order they were made
             await anyio.to_thread.run_sync(self._persist_status, entry, document, durable)
+
+    async def _write_status_later(self, version: int) -> None:
+        # Most activations go running -> waiting or complete within milliseconds; rewriting
+        # status.json for a state that lasts that long only costs a file replace each time.
+        await anyio.sleep(STATUS_WRITE_DELAY)
+        async with self._status_lock:
+            if version == self._status_version:
+                document = status_document(self.meta, self.state)
+                await anyio.to_thread.run_sync(self.folder.write_status, document)
 
     def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
         self.journal.write(entry)
@@ -293,7 +314,7 @@ class Activation:
 
     async def _wait(self, deadline: float, until_signal: bool, waiting_for: str) -> None:
         self.engine.instance_waiting(self, True)
-        await self._set_status(InstanceStatus.WAITING, waiting_for=waiting_for)
+        await self._set_status(InstanceStatus.WAITING, deferred=True, waiting_for=waiting_for)
         try:
             while True:
                 remaining = deadline - time.time()
@@ -309,7 +330,7 @@ class Activation:
                         break
         finally:
             self.engine.instance_waiting(self, False)
-        await self._set_status(InstanceStatus.RUNNING)
+        await self._set_status(InstanceStatus.RUNNING, deferred=True)
 
     def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
         for index, (name, event) in enumerate(self._events):
