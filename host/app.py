@@ -25,7 +25,6 @@ from host.workflows.engine import Engine, WorkflowDef
 logger = logging.getLogger("waypost")
 
 
-
 class Host:
     """Everything a running deployment holds; replaced piecewise, read whole, on reload."""
 

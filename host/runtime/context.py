@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -37,7 +37,7 @@ class BackgroundWork:
         finally:
             self._group = None
 
-    def start_service(self, fn: Callable[[], Awaitable[None]]) -> None:
+    def start_service(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run a host task (the reloader) until it returns or is cancelled."""
         if self._group is None:
             raise RuntimeError("the host is not running")

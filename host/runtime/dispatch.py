@@ -134,7 +134,8 @@ async def _buffered(response: StarletteResponse) -> Response:
         return response
     body = getattr(response, "body", None)
     if body is None:
-        chunks = [c if isinstance(c, bytes) else str(c).encode("utf-8") async for c in response.body_iterator]
+        stream: Any = response  # a StreamingResponse: its body is an async iterator
+        chunks = [c if isinstance(c, bytes) else str(c).encode("utf-8") async for c in stream.body_iterator]
         body = b"".join(chunks)
     out = Response(bytes(body), status_code=response.status_code)
     out.raw_headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]

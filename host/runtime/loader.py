@@ -146,6 +146,7 @@ def _positional(fn: Callable[..., Any]) -> Handler:
 
 def _class_handler(cls: type) -> Handler:
     def handler(request: Any, env: Any, ctx: Any) -> Any:
+        instance: Any
         if issubclass(cls, WorkerEntrypoint):
             instance = cls(ctx, env)
         else:

@@ -11,7 +11,7 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -113,7 +113,7 @@ class Engine:
 
         return WorkflowBinding(self, workflow)
 
-    def spawn(self, fn: Callable[[], Awaitable[Any]]) -> None:
+    def spawn(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         if self._group is not None and not self.stopping:
             self._group.start_soon(fn)
 

@@ -163,9 +163,10 @@ class Activation:
     async def _execute(self) -> float | None:
         try:
             cls = self.definition.load_class()
-            if not (isinstance(cls, type) and issubclass(cls, WorkflowEntrypoint) or hasattr(cls, "run")):
+            if not (isinstance(cls, type) and (issubclass(cls, WorkflowEntrypoint) or hasattr(cls, "run"))):
                 raise TypeError(f"{cls!r} is not a WorkflowEntrypoint class")
-            workflow = cls(None, self.definition.env)
+            factory: Any = cls  # a user class: its __init__ takes (ctx, env) as Cloudflare's does
+            workflow: WorkflowEntrypoint = factory(None, self.definition.env)
         except Exception as exc:
             log.error("workflow %s: cannot load its class: %s", self.definition.name, exc)
             return await self._finish(
@@ -252,7 +253,8 @@ class Activation:
             self.journal.sync()
         self.folder.write_status(document)
 
-    async def _finish(self, status: InstanceStatus, **fields: Any) -> None:
+    async def _finish(self, status: InstanceStatus, **fields: Any) -> float | None:
+        """Record a final (or paused) status durably; such an instance is never due again."""
         await self._set_status(status, durable=True, **fields)
         return None
 
