@@ -51,12 +51,6 @@ class WaitTimeoutError(TimeoutError):
     """step.wait_for_event timed out before an event of its type arrived."""
 
 
-class NondeterminismError(WaypostError):
-    """Replay met a different step than the journal recorded at that point."""
-
-    code = "instance.nondeterministic"
-
-
 class InstanceError(WaypostError):
     """Base of errors about one workflow instance."""
 
@@ -106,6 +100,16 @@ class Suspend(EngineSignal):
     def __init__(self, wake_at: float | None) -> None:
         super().__init__(wake_at)
         self.wake_at = wake_at
+
+
+class NondeterminismError(EngineSignal):
+    """Replay met a different step than the journal recorded at that point.
+
+    An engine signal, so a broad `except Exception` in run() cannot swallow it and go on from a
+    history the code no longer matches; the instance ends errored.
+    """
+
+    code = "instance.nondeterministic"
 
 
 class Evicted(EngineSignal):

@@ -17,7 +17,7 @@ import anyio
 import anyio.to_thread
 from filelock import FileLock
 
-from host.errors import Evicted, InstanceNotFound, Suspend
+from host.errors import Evicted, InstanceNotFound, NondeterminismError, Suspend
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
 from host.workflows.files import InstanceDir, JournalWriter
 from host.workflows.ids import encode_json
@@ -190,6 +190,8 @@ class Activation:
                 outcome = ("suspend", signal.wake_at)
             except Evicted:
                 pass
+            except NondeterminismError as exc:
+                outcome = ("error", exc)
             except BaseExceptionGroup as group:
                 outcome = _from_group(group)
             except Exception as exc:
@@ -430,6 +432,6 @@ def _from_group(group: BaseExceptionGroup) -> tuple[str, Any]:  # type: ignore[t
         if isinstance(exc, Evicted):
             return "evicted", None
     for exc in flat:
-        if isinstance(exc, Exception):
+        if isinstance(exc, Exception | NondeterminismError):
             return "error", exc
     raise group
