@@ -39,16 +39,16 @@ SCALES: dict[str, dict[str, Any]] = {
         sleepers=(100_000, 10_000),
         recover=10_000,
         dbos_tp=(200, 20),
-        margin=12.0,
+        margin=40.0,
     ),
     "quick": dict(
         tp=(200, 20),
         seq=500,
         lat=50,
         wrk=3,
-        sleepers=(5_000, 500),
+        sleepers=(2_000, 500),
         recover=1_000,
-        dbos_tp=(50, 20),
+        dbos_tp=(30, 20),
         margin=5.0,
     ),
     "smoke": dict(
@@ -392,10 +392,15 @@ class Bench:
             wake = made["wake_at"]
             late_start = time.time() > wake
             pending = data / "workflows" / "sleeper" / "pending"
+            root = data / "workflows" / "sleeper" / "instances"
             deadline = wake + 1 + 300
             while time.time() < deadline:
                 rss_peak = max(rss_peak, host.rss_mib())
-                if time.time() > wake + 1 and len(os.listdir(pending)) <= total - wakers:
+                if (
+                    time.time() > wake + 1
+                    and len(os.listdir(pending)) <= total - wakers
+                    and all_final(root, wakers)
+                ):
                     break
                 time.sleep(0.25)
             rss_after = host.rss_mib()
@@ -488,7 +493,11 @@ class Bench:
             if line.strip() == "READY":
                 break
         else:
-            raise RuntimeError("make_blocked ended before its instances were running")
+            proc.wait()
+            raise RuntimeError(
+                f"make_blocked exited {proc.returncode} before all {count} instances were running "
+                f"(see its stderr above)"
+            )
         setup = time.time() - t0
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -535,6 +544,18 @@ class Bench:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+
+
+def all_final(root: Path, wakers: int) -> bool:
+    """Every waker's status.json says complete (pending/ alone is not enough: an entry may be
+    removed while its instance runs)."""
+    for n in range(wakers):
+        try:
+            if json.loads((root / f"w{n}" / "status.json").read_text()).get("status") != "complete":
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def ms(seconds: float) -> str:
@@ -816,25 +837,39 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     started = time.time()
+    plan = [
+        ("1", lambda: bench.fig1(dbos_info)),
+        ("2", lambda: bench.fig2(dbos_info)),
+        ("3", lambda: bench.fig3_binding(dbos_info)),
+        ("3,4", lambda: bench.fig3_http_and_4(only)),
+        ("5", bench.fig5),
+        ("6", bench.fig6),
+    ]
     try:
-        if "1" in only:
-            bench.fig1(dbos_info)
-        if "2" in only:
-            bench.fig2(dbos_info)
-        if "3" in only:
-            bench.fig3_binding(dbos_info)
-        if "3" in only or "4" in only:
-            bench.fig3_http_and_4(only)
-        if "5" in only:
-            bench.fig5()
-        if "6" in only:
-            bench.fig6()
+        for figs, run in plan:
+            if not only & set(figs.split(",")):
+                continue
+            try:
+                run()
+            except Exception as exc:  # a figure that breaks is a printed ERROR row, and the run goes on
+                last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:300]
+                bench.add(
+                    Row(
+                        figs,
+                        "did not complete",
+                        f"ERROR: {type(exc).__name__}: {last}",
+                        "-",
+                        "-",
+                        "ERROR",
+                        bench.cmd(figs),
+                    )
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.time() - started
     md = table(bench.rows)
-    misses = [r for r in bench.rows if r.result == "MISS"]
-    print(f"\n{md}\n\n{len(bench.rows)} rows in {elapsed:.0f} s; {len(misses)} MISS", flush=True)
+    misses = [r for r in bench.rows if r.result in ("MISS", "ERROR")]
+    print(f"\n{md}\n\n{len(bench.rows)} rows in {elapsed:.0f} s; {len(misses)} MISS or ERROR", flush=True)
     out = args.out or (BENCH / "results" / f"{dt.date.today().isoformat()}.md" if mode == "full" else None)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -187,7 +187,7 @@ async def create_sleepers(
         t_long = time.time()
         if plan["wake"] <= 0:
             rate = max(long_n, 1) / max(t_long - t0, 1e-3)
-            plan["wake"] = time.time() + wakers / rate * 1.5 + abs(wake_at)
+            plan["wake"] = time.time() + wakers / rate * 2 + abs(wake_at)
         for n in range(wakers):
             await queue.put((f"w{n}", plan["wake"] + n / max(wakers, 1)))
             while queue.qsize() > concurrency * 2:

@@ -51,7 +51,7 @@ def test_smoke_prints_every_row(tmp_path: Path) -> None:
         assert row in out, f"missing row {row!r} in:\n{out}"
     lines = [line for line in out.splitlines() if line.startswith("  [")]
     assert len(lines) == 15, out
-    assert all(any(tag in line for tag in ("[PASS]", "[MISS]", "[SKIP]", "[   -]")) for line in lines)
+    assert all(any(tag in line for tag in ("[PASS]", "[MISS]", "[SKIP]", "[   -]")) for line in lines), out
     assert "| Fig | Figure |" in out  # the summary table
 
 
