@@ -34,6 +34,24 @@ Key = tuple[str, str]
 RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
 
 
+def default_max_active() -> int:
+    """How many instances may be loaded at once: a quarter of the open-file limit, 64 to 4096.
+
+    Raises the soft limit to the hard one first, as servers that hold many files commonly do.
+    """
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 65536), hard))
+            soft = min(wanted, 65536)
+    except (ImportError, ValueError, OSError):
+        soft = 1024
+    return max(64, min(4096, int(soft) // 4))
+
+
 @dataclass(frozen=True)
 class WorkflowDef:
     """A workflow the host can run: where its class comes from and the env it gets."""
@@ -54,6 +72,7 @@ class Engine:
         durability: str = "fsync",
         hibernate_after: float = 1.0,
         poll_interval: float = 0.5,
+        max_active: int | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.durability = durability
@@ -71,6 +90,9 @@ class Engine:
         self._running: dict[str, int] = {}
         self._queues: dict[str, deque[str]] = {}
         self._queued: set[Key] = set()
+        self._overflow: deque[Key] = deque()
+        self._overflowing: set[Key] = set()
+        self.max_active = max_active or default_max_active()
         self._wakeup = anyio.Event()
         self._group: TaskGroup | None = None
         self.stopping = False
@@ -214,6 +236,12 @@ class Engine:
         definition = self.definitions.get(key[0])
         if definition is None:
             return  # its worker is gone; the index entry stays for when it comes back
+        if len(self._active) >= self.max_active:
+            # every activation holds descriptors (lock, journal): beyond the cap, wait in line
+            if key not in self._overflowing:
+                self._overflowing.add(key)
+                self._overflow.append(key)
+            return
         limit = definition.concurrency_limit
         if limit is not None and self._running.get(key[0], 0) >= limit:
             if key not in self._queued:
@@ -243,6 +271,10 @@ class Engine:
         finally:
             self._active.pop(key, None)
             self._count(key, False)
+            while self._overflow and len(self._active) < self.max_active:
+                waiting = self._overflow.popleft()
+                self._overflowing.discard(waiting)
+                self._ready(waiting)
         if result == HELD_ELSEWHERE:
             self._schedule(key, time.time() + RETRY_HELD_AFTER)
         elif result == STILL_QUEUED:
