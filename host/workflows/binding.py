@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from host.errors import InstanceNotFound
+from host.errors import InstanceExists
 from host.workflows import instances
+from host.workflows.files import InstanceDir
 from host.workflows.ids import check_instance_id
 
 if TYPE_CHECKING:
@@ -89,8 +90,6 @@ class WorkflowBinding:
         prepared = instances.prepare_batch(items)
         for instance_id, _ in prepared:
             if await anyio.to_thread.run_sync(self._exists, instance_id):
-                from host.errors import InstanceExists
-
                 raise InstanceExists(f"instance {instance_id!r} already exists in workflow {self.workflow!r}")
         handles = []
         for instance_id, params in prepared:
@@ -103,10 +102,8 @@ class WorkflowBinding:
         self._engine.require(self.workflow)
         check_instance_id(id)
         if not await anyio.to_thread.run_sync(self._exists, id):
-            raise InstanceNotFound(f"instance {id!r} not found in workflow {self.workflow!r}")
+            raise InstanceDir(self._engine.data_dir, self.workflow, id).not_found()
         return InstanceHandle(self._engine, self.workflow, id)
 
     def _exists(self, instance_id: str) -> bool:
-        from host.workflows.files import InstanceDir
-
         return InstanceDir(self._engine.data_dir, self.workflow, instance_id).exists()

@@ -89,22 +89,22 @@ class InstanceDir:
     def exists(self) -> bool:
         return self.instance_json.exists()
 
+    def not_found(self) -> InstanceNotFound:
+        return InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
+
     def read_meta(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.instance_json.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-        except FileNotFoundError:
-            raise InstanceNotFound(
-                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
-            ) from None
+        """instance.json; InstanceNotFound when the instance does not exist."""
+        return self._read_json(self.instance_json)
 
     def read_status(self) -> dict[str, Any]:
         """The current summary; InstanceNotFound when the instance does not exist."""
+        return self._read_json(self.status_json)
+
+    def _read_json(self, path: Path) -> dict[str, Any]:
         try:
-            return json.loads(self.status_json.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
         except FileNotFoundError:
-            raise InstanceNotFound(
-                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
-            ) from None
+            raise self.not_found() from None
 
     def write_status(self, status: dict[str, Any]) -> None:
         # not fsynced: the journal is the record, status.json is rebuilt from it on the next run
@@ -133,7 +133,7 @@ class InstanceDir:
     def inbox_put(self, body: dict[str, Any]) -> str:
         """Drop a request into inbox/ by rename; the name sorts in arrival order."""
         if not self.instance_json.exists():
-            raise InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
+            raise self.not_found()
         self.inbox.mkdir(exist_ok=True)
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}-{body['kind']}.json"
         tmp = self.path / f".{name}.tmp"
@@ -173,9 +173,7 @@ class InstanceDir:
         except Timeout:
             return None
         except FileNotFoundError:
-            raise InstanceNotFound(
-                f"instance {self.instance_id!r} not found in workflow {self.workflow!r}"
-            ) from None
+            raise self.not_found() from None
         return lock
 
 
