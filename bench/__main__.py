@@ -490,7 +490,8 @@ class Bench:
         assert proc.stdout is not None
         t0 = time.time()
         for line in proc.stdout:
-            if line.strip() == "READY":
+            if line.startswith("READY"):
+                blocked = int(line.split()[1])
                 break
         else:
             proc.wait()
@@ -532,8 +533,8 @@ class Bench:
                 f"recovery: kill -9 with {count:,} unfinished instances -> all ran their next step"
                 f"{self.label}",
                 value,
-                f"of which host start-up {serving:.2f} s; {count:,} reached the blocking step "
-                f"in {setup:.1f} s before the kill",
+                f"of which host start-up {serving:.2f} s; at the kill {blocked:,} were inside a step "
+                f"and {count - blocked:,} queued ({setup:.1f} s after the first create)",
                 "<= 5 s",
                 verdict(ok),
                 self.cmd("6"),

@@ -237,9 +237,14 @@ async def make_blocked(data: str, count: int, durability: str) -> dict[str, Any]
                 await binding.create(id=f"b{n}", params={"release": release})
 
         await asyncio.gather(*(one(n) for n in range(count)))
-        while wf.BLOCKED < count:
-            await asyncio.sleep(0.01)
-        print("READY", flush=True)
+        # READY once every instance is inside the blocking step, or once no more get there (the
+        # engine may cap how many run at once; the rest stay queued, just as unfinished)
+        last, still = -1, time.time()
+        while wf.BLOCKED < count and time.time() - still < 3.0:
+            if wf.BLOCKED != last:
+                last, still = wf.BLOCKED, time.time()
+            await asyncio.sleep(0.05)
+        print(f"READY {wf.BLOCKED}", flush=True)
         await asyncio.sleep(3600)
     return {}
 
