@@ -81,8 +81,8 @@ class InstanceDir:
             raise InstanceExists(
                 f"instance {self.instance_id!r} already exists in workflow {self.workflow!r}"
             ) from None
-        self.inbox.mkdir()
-        # the folder is new and ours, so plain writes suffice; the journal appears on first append
+        # the folder is new and ours, so plain writes suffice; the journal and inbox/ appear on
+        # first use (every new file or folder costs kernel time and a 4 KiB block)
         _write_new(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
         _write_new(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
 
@@ -134,7 +134,7 @@ class InstanceDir:
         """Drop a request into inbox/ by rename; the name sorts in arrival order."""
         if not self.instance_json.exists():
             raise self.not_found()
-        self.inbox.mkdir(exist_ok=True)
+        self.inbox.mkdir(exist_ok=True)  # made on first use
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}-{body['kind']}.json"
         tmp = self.path / f".{name}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
