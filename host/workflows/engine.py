@@ -136,8 +136,20 @@ class Engine:
         return WorkflowBinding(self, workflow)
 
     def spawn(self, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run background work of an activation (a late status write, an inbox drain).
+
+        Its failure is logged, never raised: one full disk or descriptor table must not take
+        down the task group that runs every other instance.
+        """
+
+        async def guarded() -> None:
+            try:
+                await fn()
+            except Exception:
+                log.exception("background work of an instance failed")
+
         if self._group is not None and not self.stopping:
-            self._group.start_soon(fn)
+            self._group.start_soon(guarded)
 
     def require(self, workflow: str) -> WorkflowDef:
         try:
@@ -222,7 +234,11 @@ class Engine:
                 if self._due.get(key) != due:
                     continue  # superseded by an earlier or later schedule
                 del self._due[key]
-                self._ready(key)
+                try:
+                    self._ready(key)
+                except OSError:
+                    log.exception("workflow %s instance %s: cannot start it; retrying in 5 s", *key)
+                    self._schedule(key, now + 5)
             delay = self._heap[0][0] - now if self._heap else 1.0
             with anyio.move_on_after(min(max(delay, 0.0), 1.0)):
                 await self._wakeup.wait()
@@ -340,7 +356,11 @@ class Engine:
                 if version == self._index_versions.get(workflow):
                     continue
                 self._index_versions[workflow] = version
-                entries = await anyio.to_thread.run_sync(index.scan)
+                try:
+                    entries = await anyio.to_thread.run_sync(index.scan)
+                except OSError:
+                    log.exception("workflow %s: cannot read its pending index", workflow)
+                    continue
                 self._load_entries(workflow, entries)
 
     def counts(self) -> dict[str, int]:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from filelock import FileLock, Timeout
 
 from host.errors import InstanceExists, InstanceNotFound
 from host.workflows import journal
+from host.workflows.lock import HeldLock, try_lock
 from host.workflows.syncer import GroupSync
 
 DURABILITY = ("fsync", "relaxed")
@@ -165,16 +165,12 @@ class InstanceDir:
 
     # -- lock ----------------------------------------------------------------------------------
 
-    def try_lock(self) -> FileLock | None:
+    def try_lock(self) -> HeldLock | None:
         """Take the instance lock without waiting; None if another process (or owner) holds it."""
-        lock = FileLock(self.lock_path, timeout=0, thread_local=False)
         try:
-            lock.acquire()
-        except Timeout:
-            return None
+            return try_lock(self.lock_path)
         except FileNotFoundError:
             raise self.not_found() from None
-        return lock
 
 
 class JournalWriter:

@@ -6,7 +6,8 @@ An instance that is queued, running, or waiting has an entry; paused and finishe
 Each entry is a hard link to the instance's instance.json (cheaper than a new file; its content is
 never read). The names alone carry everything, so start-up lists one folder instead of reading
 every instance, and other processes (a second host, the CLI) signal "look at this instance now"
-by adding an entry with an early due time. The index is a cache: rebuild() makes it again from the instance folders.
+by adding an entry with an early due time. The index is a cache: rebuild() makes it again from
+the instance folders.
 """
 
 from __future__ import annotations

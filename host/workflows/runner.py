@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-from filelock import FileLock
 
 from host.errors import Evicted, InstanceNotFound, NondeterminismError, Suspend
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
 from host.workflows.files import InstanceDir, JournalWriter
 from host.workflows.ids import encode_json
 from host.workflows.journal import JournalDamaged, ReplayState, replay_state
+from host.workflows.lock import HeldLock
 from host.workflows.status import FINAL, InstanceStatus
 from host.workflows.step import WorkflowStep, describe_error
 
@@ -84,7 +84,7 @@ class Activation:
         self._scope: anyio.CancelScope | None = None
         self.meta: dict[str, Any] = {}
         self.journal: JournalWriter
-        self._lock: FileLock
+        self._lock: HeldLock
         self._damage: JournalDamaged | None = None
         self._status_lock = anyio.Lock()
         self._suspended_for = "sleep"

@@ -1,0 +1,61 @@
+"""The instance lock: an exclusive, non-blocking lock on the `.lock` file in the instance folder.
+
+On POSIX this is flock(2) on that file, the primitive filelock's UnixFileLock uses, so it
+excludes any filelock user of the same path (and works across processes on one machine and on
+shared POSIX filesystems that support flock). Taken directly it costs ~6 us instead of ~200 us
+through filelock's general machinery, and an activation takes one per wake-up. Elsewhere
+(Windows) filelock does the job.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class HeldLock(Protocol):
+    def release(self) -> None: ...
+
+
+class _Flock:
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
+
+
+def try_lock(path: Path) -> HeldLock | None:
+    """Take the lock at `path` without waiting; None if another holder has it.
+
+    FileNotFoundError when the folder does not exist. The file is created on first use and
+    never removed (removing it would let two holders lock different inodes).
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(path, timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        return lock
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Flock(fd)
