@@ -181,14 +181,14 @@ class JournalWriter:
         self._durable = durable
         self._syncer = syncer
 
-    def write(self, entry: dict[str, Any]) -> None:
+    def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         """Append without waiting for the disk (attempt starts and other non-decisive facts)."""
         entry.setdefault("t", time.time())
-        os.write(self._fd, journal.encode(entry))
+        os.write(self._fd, journal.encode(entry, raw))
 
-    async def append(self, entry: dict[str, Any]) -> None:
+    async def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         """Append and, with durability fsync, wait until the line is on disk."""
-        self.write(entry)
+        self.write(entry, raw)
         if not self._durable:
             return
         if self._syncer is not None:

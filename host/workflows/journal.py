@@ -30,8 +30,15 @@ class JournalDamaged(Exception):
     """A journal line other than the last cannot be read."""
 
 
-def encode(entry: dict[str, Any]) -> bytes:
-    return (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+def encode(entry: dict[str, Any], raw: dict[str, str] | None = None) -> bytes:
+    """One journal line; fields in `raw` are spliced in as already-encoded JSON (a step's result
+    is encoded once, to check its size, and that text is what the journal stores)."""
+    if not raw:
+        return (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    plain = {key: value for key, value in entry.items() if key not in raw}
+    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)[:-1]
+    text += "".join(f",{json.dumps(key)}:{value}" for key, value in raw.items())
+    return (text + "}\n").encode()
 
 
 def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:

@@ -276,9 +276,12 @@ class Activation:
 
     # -- services for WorkflowStep ------------------------------------------------------------------
 
-    async def record(self, entry: dict[str, Any]) -> None:
-        """Journal a decisive fact durably, then fold it into the replay state."""
-        await self.journal.append(entry)
+    async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        """Journal a decisive fact durably, then fold it into the replay state.
+
+        `raw` holds fields already encoded as JSON (written as they are; `entry` has their values).
+        """
+        await self.journal.append(entry, raw)
         self.state.apply(entry)
 
     def begin_step(self) -> None:

@@ -8,6 +8,7 @@ unwinds run() past any `except Exception` and drops the instance from memory.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import datetime as dt
 import inspect
@@ -184,9 +185,13 @@ class WorkflowStep:
         ctx = StepContext(SimpleNamespace(name=key[0], count=key[1]), attempt, cfg.as_json())
         act.steps_in_flight += 1
         try:
-            with anyio.move_on_after(cfg.timeout) as scope:
-                result = await _call(callback, ctx, args, kwargs)
-            if scope.cancelled_caught:
+            try:
+                # asyncio's own timeout: a third of the cost of an anyio cancel scope, on every step
+                async with asyncio.timeout(cfg.timeout):
+                    result = await _call(callback, ctx, args, kwargs)
+            except TimeoutError as exc:
+                if not _timed_out(exc):
+                    raise  # the callback's own TimeoutError: an ordinary failure
                 return {
                     "name": "TimeoutError",
                     "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s",
@@ -203,7 +208,8 @@ class WorkflowStep:
             return describe_error(exc), False
         finally:
             act.steps_in_flight -= 1
-        await act.record({"type": "step_done", "name": key[0], "count": key[1], "result": json.loads(text)})
+        entry = {"type": "step_done", "name": key[0], "count": key[1], "result": json.loads(text)}
+        await act.record(entry, raw={"result": text})
         act.checkpoint()
         return None, False
 
@@ -283,6 +289,11 @@ class WorkflowStep:
                     f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout"
                 )
             await act.wait_for_inbox(timeout_at, linger_until, waiting_for=f"event {event_type!r}")
+
+
+def _timed_out(exc: TimeoutError) -> bool:
+    """True if the TimeoutError came from our asyncio.timeout (it chains the CancelledError)."""
+    return isinstance(exc.__cause__, asyncio.CancelledError)
 
 
 async def _call(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from host.workflows.journal import JournalDamaged, parse, replay_state
+from host.workflows.journal import JournalDamaged, encode, parse, replay_state
 from host.workflows.status import InstanceStatus
 
 GOLDEN = Path(__file__).parent.parent / "journals"
@@ -35,3 +35,10 @@ def test_damage_in_the_middle_names_file_and_line() -> None:
 
 def test_empty_journal() -> None:
     assert parse(b"") == ([], 0)
+
+
+def test_pre_encoded_fields_are_spliced_into_the_line() -> None:
+    entry = {"type": "step_done", "name": "a", "count": 1, "result": {"x": [1, 2]}, "t": 1.5}
+    line = encode(entry, raw={"result": '{"x":[1,2]}'})
+    assert line.endswith(b"}\n")
+    assert parse(line)[0] == [entry]
