@@ -171,7 +171,8 @@ def test_queued_instances_can_be_terminated_and_paused_while_they_wait_for_a_slo
     assert flows.action(parked, "pause", binding="LIMITED").status_code == 200
     flows.wait_status(doomed, "terminated", binding="LIMITED")
     flows.wait_status(parked, "paused", binding="LIMITED")
-    assert [flows.status(i, "LIMITED")["status"] for i in running] == ["running", "running"]
+    for i in running:  # untouched by the controls of their queued neighbours (status.json lags <= 50 ms)
+        flows.wait_status(i, "running", binding="LIMITED")
     flows.gate("gate.slots")
     for i in running:
         flows.wait_status(i, "complete", binding="LIMITED")
