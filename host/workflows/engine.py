@@ -273,6 +273,7 @@ class Engine:
         folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
         activation = Activation(self, definition, folder, controls_only=controls_only)
         self._active[key] = activation
+        self.syncer.solo = len(self._active) == 1
         if not controls_only:
             self._count(key, True)
         assert self._group is not None
@@ -286,6 +287,7 @@ class Engine:
             result = time.time() + 5
         finally:
             self._active.pop(key, None)
+            self.syncer.solo = len(self._active) == 1
             self._count(key, False)
             while self._overflow and len(self._active) < self.max_active:
                 waiting = self._overflow.popleft()

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
+
+INLINE_BELOW = 0.001  # an fsync that usually takes less than this may run on the event loop
 
 
 class GroupSync:
@@ -22,16 +25,33 @@ class GroupSync:
         self._queue: list[tuple[int, asyncio.Future[None]]] = []
         self._workers: list[threading.Thread] = []
         self._closed = False
+        self._in_flight = 0
+        self._typical = 0.01  # moving average of one fsync, seconds; starts pessimistic
+        self.solo = False  # set by the engine: only one instance is loaded
 
     async def sync(self, fd: int) -> None:
+        if self.solo and not self._in_flight and self._typical < INLINE_BELOW:
+            # One instance stepping alone gains nothing from batching, and the thread hand-off
+            # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
+            self._fsync(fd)
+            return
         # asyncio rather than anyio: the hand-back must be one call_soon_threadsafe per batch
         future = asyncio.get_running_loop().create_future()
+        self._in_flight += 1  # touched on the event loop only
         with self._cond:
             self._queue.append((fd, future))
             if len(self._workers) < self._threads:
                 self._start_worker()
             self._cond.notify()
-        await future
+        try:
+            await future
+        finally:
+            self._in_flight -= 1
+
+    def _fsync(self, fd: int) -> None:
+        started = time.perf_counter()
+        os.fsync(fd)
+        self._typical = 0.9 * self._typical + 0.1 * (time.perf_counter() - started)
 
     def close(self) -> None:
         with self._cond:
@@ -55,7 +75,7 @@ class GroupSync:
             done: list[tuple[asyncio.Future[None], OSError | None]] = []
             for fd, future in batch:
                 try:
-                    os.fsync(fd)
+                    self._fsync(fd)
                     done.append((future, None))
                 except OSError as exc:
                     done.append((future, exc))
