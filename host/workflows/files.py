@@ -188,13 +188,15 @@ class JournalWriter:
 
     async def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         """Append and, with durability fsync, wait until the line is on disk."""
-        self.write(entry, raw)
         if not self._durable:
+            self.write(entry, raw)
             return
         if self._syncer is not None:
-            await self._syncer.sync(self._fd)
-        else:
-            await anyio.to_thread.run_sync(os.fsync, self._fd)
+            entry.setdefault("t", time.time())
+            await self._syncer.sync(self._fd, journal.encode(entry, raw))
+            return
+        self.write(entry, raw)
+        await anyio.to_thread.run_sync(os.fsync, self._fd)
 
     def sync(self) -> None:
         """fsync now, when durability asks for it (call from a worker thread)."""

@@ -22,24 +22,29 @@ class GroupSync:
     def __init__(self, threads: int = 8) -> None:
         self._threads = threads
         self._cond = threading.Condition()
-        self._queue: list[tuple[int, asyncio.Future[None]]] = []
+        self._queue: list[tuple[int, bytes, asyncio.Future[None]]] = []
         self._workers: list[threading.Thread] = []
         self._closed = False
         self._in_flight = 0
         self._typical = 0.01  # moving average of one fsync, seconds; starts pessimistic
         self.solo = False  # set by the engine: only one instance is loaded
 
-    async def sync(self, fd: int) -> None:
+    async def sync(self, fd: int, data: bytes = b"") -> None:
+        """Write `data` (if any) to fd and fsync it; returns once both are done.
+
+        The write happens on the sync thread too: while the filesystem commits other files'
+        fsyncs, even a small append can stall, and it should not stall the event loop.
+        """
         if self.solo and not self._in_flight and self._typical < INLINE_BELOW:
             # One instance stepping alone gains nothing from batching, and the thread hand-off
             # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
-            self._fsync(fd)
+            self._write_and_sync(fd, data)
             return
         # asyncio rather than anyio: the hand-back must be one call_soon_threadsafe per batch
         future = asyncio.get_running_loop().create_future()
         self._in_flight += 1  # touched on the event loop only
         with self._cond:
-            self._queue.append((fd, future))
+            self._queue.append((fd, data, future))
             if len(self._workers) < self._threads:
                 self._start_worker()
             self._cond.notify()
@@ -48,7 +53,9 @@ class GroupSync:
         finally:
             self._in_flight -= 1
 
-    def _fsync(self, fd: int) -> None:
+    def _write_and_sync(self, fd: int, data: bytes) -> None:
+        if data:
+            os.write(fd, data)
         started = time.perf_counter()
         os.fsync(fd)
         self._typical = 0.9 * self._typical + 0.1 * (time.perf_counter() - started)
@@ -73,9 +80,9 @@ class GroupSync:
                 share = -(-len(self._queue) // self._threads)  # split a big queue across the pool
                 batch, self._queue[:share] = self._queue[:share], []
             done: list[tuple[asyncio.Future[None], OSError | None]] = []
-            for fd, future in batch:
+            for fd, data, future in batch:
                 try:
-                    self._fsync(fd)
+                    self._write_and_sync(fd, data)
                     done.append((future, None))
                 except OSError as exc:
                     done.append((future, exc))
