@@ -7,6 +7,7 @@ it holds the instance lock, so two processes never run one instance at once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
-from host.errors import Evicted, InstanceNotFound, NondeterminismError, Suspend
+from host.errors import Evicted, InstanceNotFound, LimitExceeded, NondeterminismError, Suspend
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
 from host.workflows.files import InstanceDir, JournalWriter
 from host.workflows.ids import encode_json
@@ -216,7 +217,7 @@ class Activation:
         if kind == "evicted":  # nothing asked for it; run the instance again
             return time.time()
         try:
-            output = _json_copy(encode_json(value, "run() output"))
+            output = json.loads(encode_json(value, "run() output"))
         except ValueError as exc:
             return await self._finish(
                 InstanceStatus.ERRORED, error={"name": type(exc).__name__, "message": str(exc)}
@@ -287,8 +288,6 @@ class Activation:
     def begin_step(self) -> None:
         limit = self.definition.steps_limit
         if self.state.step_count >= limit:
-            from host.errors import LimitExceeded
-
             raise LimitExceeded(
                 f"instance {self.folder.instance_id!r} reached the limit of {limit} steps "
                 "per instance (limits.steps)"
@@ -408,12 +407,6 @@ class Activation:
             await self._set_status(InstanceStatus.QUEUED)
         if self.evict and self._scope is not None:
             self._scope.cancel()
-
-
-def _json_copy(text: str) -> Any:
-    import json
-
-    return json.loads(text)
 
 
 def _from_group(group: BaseExceptionGroup) -> tuple[str, Any]:  # type: ignore[type-arg]
