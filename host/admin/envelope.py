@@ -76,8 +76,13 @@ def from_exception(exc: Exception) -> ApiError:
     return ApiError("internal", "internal error; see the host log")
 
 
-def ok(result: Any, result_info: dict[str, Any] | None = None, status: int = 200) -> JSONResponse:
-    body: dict[str, Any] = {"success": True, "errors": [], "messages": [], "result": result}
+def ok(
+    result: Any,
+    result_info: dict[str, Any] | None = None,
+    status: int = 200,
+    messages: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"success": True, "errors": [], "messages": messages or [], "result": result}
     if result_info is not None:
         body["result_info"] = result_info
     return JSONResponse(body, status_code=status)

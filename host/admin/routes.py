@@ -31,6 +31,9 @@ PREFIX = "/client/v4/accounts/{account_id}/workflows"
 _AFTER = {"resume": "queued", "terminate": "terminated", "restart": "queued"}
 
 
+LOAD_ERROR_CODE = 10050  # envelope message: a worker's code failed to load on reload
+
+
 class AdminApi:
     """Handlers for every admin path; `engine` runs the instances, `config` is the host's Config."""
 
@@ -95,11 +98,22 @@ class AdminApi:
         start = (paging.page - 1) * paging.per_page
         chosen = [infos.get(n) or shapes.WorkflowInfo(n) for n in names[start : start + paging.per_page]]
         docs = await self.io(lambda: [shapes.workflow_doc(self.engine.data_dir, info) for info in chosen])
-        return ok(docs, _page_info(paging.page, paging.per_page, len(docs), total))
+        info = _page_info(paging.page, paging.per_page, len(docs), total)
+        return ok(docs, info, messages=self.load_errors(request))
 
     async def get_workflow(self, request: Request) -> Response:
         info = self.workflow(request)
-        return ok(await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info)))
+        doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
+        return ok(doc, messages=self.load_errors(request))
+
+    def load_errors(self, request: Request) -> list[dict[str, Any]]:
+        """Workers whose last reload failed (they serve their last good version), as envelope messages."""
+        host = getattr(request.app.state, "host", None) if "app" in request.scope else None
+        errors: dict[str, str] = getattr(getattr(host, "registry", None), "errors", None) or {}
+        return [
+            {"code": LOAD_ERROR_CODE, "message": f"worker {name!r} failed to load: {message}"}
+            for name, message in sorted(errors.items())
+        ]
 
     async def read_only(self, request: Request) -> Response:
         self.workflow(request)
