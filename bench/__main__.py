@@ -726,9 +726,13 @@ def run_wrk(url: str, seconds: int) -> dict[str, float]:
 
 def disk_usage(path: Path) -> dict[str, int]:
     allocated = apparent = inodes = 0
+    seen: set[tuple[int, int]] = set()  # pending entries are hard links: count each inode once
     for dirpath, dirnames, filenames in os.walk(path):
         for name in [*dirnames, *filenames]:
             st = os.lstat(os.path.join(dirpath, name))
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
             allocated += st.st_blocks * 512
             apparent += st.st_size if not os.path.isdir(os.path.join(dirpath, name)) else 0
             inodes += 1

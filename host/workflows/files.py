@@ -21,7 +21,7 @@ import anyio.to_thread
 
 from host.errors import InstanceExists, InstanceNotFound
 from host.workflows import journal
-from host.workflows.lock import HeldLock, try_lock
+from host.workflows.lock import LOCK_IN_PLACE, HeldLock, try_lock
 from host.workflows.syncer import GroupSync
 
 DURABILITY = ("fsync", "relaxed")
@@ -68,7 +68,9 @@ class InstanceDir:
         self.journal_path = self.path / "journal.jsonl"
         self.status_json = self.path / "status.json"
         self.inbox = self.path / "inbox"
-        self.lock_path = self.path / ".lock"
+        # POSIX: flock on instance.json itself (it exists from create on, so locking costs no new
+        # file); filelock elsewhere writes to its lock file, so it gets a separate .lock there
+        self.lock_path = self.instance_json if LOCK_IN_PLACE else self.path / ".lock"
 
     # -- create and read ---------------------------------------------------------------------
 
