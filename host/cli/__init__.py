@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from host import __version__
+from host.cli.output import fail
 from host.errors import WaypostError
 
 # One line per sub-command module; each defines add_parser(subparsers) and sets handler=...
@@ -48,9 +49,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     except KeyboardInterrupt:
         return 130
-
-
-def fail(message: str) -> int:
-    """Print `waypost: error: message` on one line to stderr; the exit status of a user error."""
-    print(f"waypost: error: {message}", file=sys.stderr)
-    return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -90,6 +91,9 @@ def user_errors(handler: Callable[..., int]) -> Callable[..., int]:
     def run(*args: Any, **kwargs: Any) -> int:
         try:
             return handler(*args, **kwargs)
+        except BrokenPipeError:  # `waypost ... | head` closed the pipe: not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (WaypostError, ValueError, LookupError) as exc:
             return fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except OSError as exc:
