@@ -90,6 +90,7 @@ class Engine:
         self._running: dict[str, int] = {}
         self._queues: dict[str, deque[str]] = {}
         self._queued: set[Key] = set()
+        self._touched: set[Key] = set()  # keys whose entry this host moved since the last scan began
         self._overflow: deque[Key] = deque()
         self._overflowing: set[Key] = set()
         self.max_active = max_active or default_max_active()
@@ -215,12 +216,16 @@ class Engine:
         if self._heap[0][0] >= due:
             self._wakeup.set()
 
-    def _load_entries(self, workflow: str, entries: list[tuple[float, str]]) -> None:
+    def _load_entries(
+        self, workflow: str, entries: list[tuple[float, str]], known: set[Key] | frozenset[Key] = frozenset()
+    ) -> None:
         for due, instance_id in entries:
             key = (workflow, instance_id)
             if due == instances.SIGNAL_DUE:
                 self.poke(workflow, instance_id)
                 continue
+            if key in known:
+                continue  # this host moved that entry while the folder was listed: the listing is stale
             self._on_disk.setdefault(key, due)
             if key not in self._active:
                 self._schedule(key, due)
@@ -337,6 +342,7 @@ class Engine:
         old = self._on_disk.pop(key, None)
         if next_due is not None:
             self._on_disk[key] = next_due
+        self._touched.add(key)
 
         def move_entry() -> None:
             if next_due is None:
@@ -358,12 +364,13 @@ class Engine:
                 if version == self._index_versions.get(workflow):
                     continue
                 self._index_versions[workflow] = version
+                self._touched = set()
                 try:
                     entries = await anyio.to_thread.run_sync(index.scan)
                 except OSError:
                     log.exception("workflow %s: cannot read its pending index", workflow)
                     continue
-                self._load_entries(workflow, entries)
+                self._load_entries(workflow, entries, known=self._touched)
 
     def counts(self) -> dict[str, int]:
         """Instances running in this process per workflow (for the admin API and tests)."""

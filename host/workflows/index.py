@@ -13,6 +13,7 @@ the instance folders.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from host.workflows.status import FINAL, InstanceStatus
 
 
 def entry_name(due: float, instance_id: str) -> str:
-    return f"{max(0, int(due * 1000)):013d}.{instance_id}"
+    # rounded up: an entry read back must never be due before the instance is (that would wake
+    # it a fraction of a millisecond early, only to find it still asleep and wake it again)
+    return f"{max(0, math.ceil(due * 1000)):013d}.{instance_id}"
 
 
 def parse_entry(name: str) -> tuple[float, str] | None:
