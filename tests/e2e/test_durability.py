@@ -65,13 +65,18 @@ def test_kill_9_mid_workflow_then_restart(tmp_path: Path) -> None:
     assert len(flows.runs(iid, "stuck")) == 2  # the step in flight ran again (at-least-once)
 
 
-def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
+def stopped_while_waiting(tmp_path: Path, instance_id: str) -> tuple[Path, Path, Path]:
+    """An instance that did step "a" and waits for a "go" event, its host stopped: (root, marks, journal)."""
     root, marks = flows_deployment(tmp_path)
     with serve_flows(root, marks) as server:
         flows = Flows(server, root, marks)
-        iid = flows.create([["do", "a"], ["wait", "w", "go", "1 hour"], ["do", "b"]], "torn")
-        flows.wait_status(iid, "waiting")
-    journal = flows.instance_dir(iid) / "journal.jsonl"
+        flows.create([["do", "a"], ["wait", "w", "go", "1 hour"], ["do", "b"]], instance_id)
+        flows.wait_status(instance_id, "waiting")
+    return root, marks, flows.instance_dir(instance_id) / "journal.jsonl"
+
+
+def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
+    root, marks, journal = stopped_while_waiting(tmp_path, iid := "torn")
     with open(journal, "ab") as fh:
         fh.write(b'{"type":"step_done","name":"w","cou')  # a crash mid-write
     with serve_flows(root, marks) as server:
@@ -83,12 +88,7 @@ def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
 
 
 def test_damage_inside_a_journal_errors_the_instance_naming_file_and_line(tmp_path: Path) -> None:
-    root, marks = flows_deployment(tmp_path)
-    with serve_flows(root, marks) as server:
-        flows = Flows(server, root, marks)
-        iid = flows.create([["do", "a"], ["wait", "w", "go", "1 hour"], ["do", "b"]], "damaged")
-        flows.wait_status(iid, "waiting")
-    journal = flows.instance_dir(iid) / "journal.jsonl"
+    root, marks, journal = stopped_while_waiting(tmp_path, iid := "damaged")
     lines = journal.read_text().splitlines()
     lines[2] = lines[2][:10] + "###" + lines[2][10:]
     journal.write_text("\n".join(lines) + "\n")
