@@ -90,7 +90,7 @@ class Engine:
         self._running: dict[str, int] = {}
         self._queues: dict[str, deque[str]] = {}
         self._queued: set[Key] = set()
-        self._touched: set[Key] = set()  # keys whose entry this host moved since the last scan began
+        self._touched: set[Key] = set()  # keys whose pending entry this host moved since the last scan
         self._overflow: deque[Key] = deque()
         self._overflowing: set[Key] = set()
         self.max_active = max_active or default_max_active()
@@ -364,13 +364,15 @@ class Engine:
                 if version == self._index_versions.get(workflow):
                     continue
                 self._index_versions[workflow] = version
-                self._touched = set()
+                # keys moved since the previous scan too: their file operation may still have been
+                # in flight in a worker thread when this listing was taken
+                before, self._touched = self._touched, set()
                 try:
                     entries = await anyio.to_thread.run_sync(index.scan)
                 except OSError:
                     log.exception("workflow %s: cannot read its pending index", workflow)
                     continue
-                self._load_entries(workflow, entries, known=self._touched)
+                self._load_entries(workflow, entries, known=before | self._touched)
 
     def counts(self) -> dict[str, int]:
         """Instances running in this process per workflow (for the admin API and tests)."""

@@ -90,6 +90,7 @@ class Activation:
         self._status_lock = anyio.Lock()
         self._suspended_for = "sleep"
         self._status_version = 0
+        self._final: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -110,7 +111,8 @@ class Activation:
         finally:
             with anyio.CancelScope(shield=True):  # the lock is always released, even on shutdown
                 update = self.engine.index_after(self, result) if finished else None
-                await anyio.to_thread.run_sync(self._close, update)
+                async with self._status_lock:  # after any deferred status.json write in flight
+                    await anyio.to_thread.run_sync(self._close, update, self._final if finished else None)
         return result
 
     def _open(self) -> bool | float | None:
@@ -135,9 +137,14 @@ class Activation:
         self._lock = lock
         return True
 
-    def _close(self, update_index: Callable[[], None] | None) -> None:
-        """In a worker thread: close the journal, move the index entry (still under the lock), unlock."""
+    def _close(
+        self, update_index: Callable[[], None] | None, final: tuple[dict[str, Any], dict[str, Any]] | None
+    ) -> None:
+        """In a worker thread: record the final status, close the journal, move the index entry
+        (still under the lock), unlock. One thread hand-off for all of it."""
         try:
+            if final is not None:
+                self._persist_status(*final, durable=True)
             self.journal.close()
             if update_index is not None:
                 update_index()
@@ -257,8 +264,11 @@ class Activation:
         self.folder.write_status(document)
 
     async def _finish(self, status: InstanceStatus, **fields: Any) -> float | None:
-        """Record a final (or paused) status durably; such an instance is never due again."""
-        await self._set_status(status, durable=True, **fields)
+        """End the activation in a final status; _close records it durably before unlocking."""
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
+        self.state.apply(entry)
+        self._status_version += 1  # a pending deferred write must not overwrite this one
+        self._final = (entry, status_document(self.meta, self.state))
         return None
 
     def _status_on_disk(self) -> str | None:
