@@ -91,6 +91,7 @@ class Activation:
         self._suspended_for = "sleep"
         self._status_version = 0
         self._final: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self._inbox_at_open: list[str] = []
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ class Activation:
             self._damage, entries = exc, []
         self.state = replay_state(entries)
         self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
+        self._inbox_at_open = self.folder.inbox_names()  # listed here, off the event loop
         self._lock = lock
         return True
 
@@ -152,7 +154,7 @@ class Activation:
             self._lock.release()
 
     async def _run_locked(self) -> float | None:
-        await self.drain_inbox()
+        await self.drain_inbox(self._inbox_at_open)
         status = self.state.status
         if self.evict == "restart":
             return await self._restart()
@@ -367,9 +369,9 @@ class Activation:
             # controls take effect now even while a step runs (pause -> waitingForPause, terminate)
             self.engine.spawn(self.drain_inbox)
 
-    async def drain_inbox(self) -> None:
+    async def drain_inbox(self, names: list[str] | None = None) -> None:
         """Take new control requests (in arrival order) and buffer new events."""
-        for name in self.folder.inbox_names():
+        for name in self.folder.inbox_names() if names is None else names:
             if name in self._seen:
                 continue
             self._seen.add(name)
