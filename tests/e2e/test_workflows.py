@@ -297,3 +297,14 @@ def test_hibernation_unwinds_through_a_users_except_exception(flows: Flows) -> N
 def test_sleep_until_an_epoch_time(flows: Flows) -> None:
     iid = flows.create([["until", "alarm", 0.3], ["do", "after"]])
     assert flows.wait_status(iid, "complete")["output"] == ["woke alarm", "after done"]
+
+
+def test_a_long_step_shows_as_started_in_the_journal_while_it_runs(flows: Flows) -> None:
+    iid = flows.create([["block", "long", "gate.started"]])
+    wait_for(lambda: flows.runs(iid, "long"))
+    started = wait_for(lambda: [e for e in flows.journal(iid) if e["type"] == "step_start"])
+    assert started[0]["name"] == "long" and started[0]["attempt"] == 1
+    assert not [e for e in flows.journal(iid) if e["type"] == "step_done"]
+    flows.gate("gate.started")
+    flows.wait_status(iid, "complete")
+    assert [e["type"] for e in flows.journal(iid)].count("step_start") == 1  # written once, not again
