@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
@@ -12,6 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+from host.admin.routes import admin_routes
 from host.config import Config, load_config
 from host.errors import ConfigError, WaypostError
 from host.runtime.context import BackgroundWork
@@ -118,24 +118,11 @@ def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[Ba
 
     routes: list[BaseRoute] = list(extra_routes)
     # ---- admin API (host/admin) is mounted here, before worker dispatch ----
-    routes.extend(_admin_routes(host))
+    routes.extend(admin_routes(host.engine, host.config))
     routes.append(Route("/{path:path}", endpoint=host.dispatcher))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.host = host
     return app
-
-
-def _admin_routes(host: Host) -> list[BaseRoute]:
-    """host.admin.routes.mount(app_routes, engine, config) adds the admin API, when it exists."""
-    try:
-        admin = importlib.import_module("host.admin.routes")
-    except ModuleNotFoundError as exc:
-        if exc.name != "host.admin.routes":
-            raise
-        return []
-    app_routes: list[BaseRoute] = []
-    admin.mount(app_routes, host.engine, host.config)
-    return app_routes
 
 
 @contextlib.contextmanager

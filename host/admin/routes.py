@@ -331,8 +331,3 @@ def admin_routes(engine: Any, config: Any, auth: TokenAuth | None = None) -> lis
             }
         routes.append(Route(path, endpoint=_Endpoint(api, handlers)))
     return routes
-
-
-def mount(routes: list[BaseRoute], engine: Any, config: Any) -> None:
-    """The hook host.app calls: add the admin routes to `routes`."""
-    routes.extend(admin_routes(engine, config))

@@ -71,6 +71,13 @@ def resolve_id(target: Target, workflow: str, instance_id: str) -> str:
     return str(docs[0]["id"])
 
 
+def load_instance(args: argparse.Namespace) -> tuple[Target, shapes.WorkflowInfo, str]:
+    """The data directory, the workflow NAME and the instance ID|latest a command names."""
+    target = load_target(args)
+    info = target.info(args.name)
+    return target, info, resolve_id(target, info.name, args.id)
+
+
 # ---- commands -------------------------------------------------------------------------------------
 
 
@@ -188,9 +195,7 @@ def cmd_instances_list(args: argparse.Namespace) -> int:
 
 @user_errors
 def cmd_instances_describe(args: argparse.Namespace) -> int:
-    target = load_target(args)
-    info = target.info(args.name)
-    instance_id = resolve_id(target, info.name, args.id)
+    target, info, instance_id = load_instance(args)
     detail = shapes.instance_detail(target.data_dir, info, instance_id)
     status = instances.read_status(target.data_dir, info.name, instance_id)
     detail.update({k: status.get(k) for k in ("modified_on", "wake_at", "waiting_for")})
@@ -276,9 +281,7 @@ def _step_text(step: dict[str, Any], show_output: bool) -> str:
 
 @user_errors
 def cmd_control(args: argparse.Namespace) -> int:
-    target = load_target(args)
-    info = target.info(args.name)
-    instance_id = resolve_id(target, info.name, args.id)
+    target, info, instance_id = load_instance(args)
     instances.request_control(
         target.data_dir, info.name, instance_id, args.action, durability=target.durability, source="cli"
     )
@@ -293,9 +296,7 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 @user_errors
 def cmd_send_event(args: argparse.Namespace) -> int:
-    target = load_target(args)
-    info = target.info(args.name)
-    instance_id = resolve_id(target, info.name, args.id)
+    target, info, instance_id = load_instance(args)
     payload = parse_json_arg(args.payload, "--payload")
     instances.send_event(
         target.data_dir, info.name, instance_id, args.type, payload, durability=target.durability

@@ -373,7 +373,3 @@ class Engine:
                     log.exception("workflow %s: cannot read its pending index", workflow)
                     continue
                 self._load_entries(workflow, entries, known=before | self._touched)
-
-    def counts(self) -> dict[str, int]:
-        """Instances running in this process per workflow (for the admin API and tests)."""
-        return dict(self._running)

@@ -38,14 +38,11 @@ def instances_root(data_dir: Path, workflow: str) -> Path:
     return data_dir / "workflows" / workflow / "instances"
 
 
-def write_atomic(path: Path, text: str, *, sync: bool = False) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` so readers see either the old or the new content."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
-        if sync:
-            fh.flush()
-            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

@@ -75,10 +75,8 @@ class PendingIndex:
             os.link(target, entry)
         except FileExistsError:
             pass
-        except OSError:  # no such instance (yet), or a filesystem without hard links
-            if not self.path.is_dir():
-                raise FileNotFoundError(self.path) from None
-            os.close(os.open(entry, os.O_CREAT | os.O_WRONLY, 0o644))
+        except OSError:  # no instance.json, or no hard links here: an empty file does the same job
+            os.close(os.open(entry, os.O_CREAT | os.O_WRONLY, 0o644))  # FileNotFoundError: no folder
 
     def remove(self, instance_id: str, due: float) -> None:
         try:
@@ -108,7 +106,7 @@ class PendingIndex:
         for instance_id in os.listdir(root) if root.is_dir() else []:
             due = _due_from_status(root / instance_id)
             if due is not None:
-                os.close(os.open(tmp / entry_name(due, instance_id), os.O_CREAT | os.O_WRONLY, 0o644))
+                self._make(tmp / entry_name(due, instance_id), instance_id)
         try:
             os.rename(tmp, self.path)
         except OSError:  # another process rebuilt it first

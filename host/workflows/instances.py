@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host.errors import InstanceNotFound, LimitExceeded, WorkflowNotFound
+from host.errors import LimitExceeded, WorkflowNotFound
 from host.workflows.files import InstanceDir, instances_root, workflows_root
 from host.workflows.ids import (
     MAX_BATCH,
@@ -157,17 +157,3 @@ def require_workflow(data_dir: Path, workflow: str, known: set[str] | None = Non
             raise WorkflowNotFound(f"workflow {workflow!r} not found")
     elif not (workflows_root(data_dir) / workflow).is_dir():
         raise WorkflowNotFound(f"workflow {workflow!r} not found in {data_dir}")
-
-
-__all__ = [
-    "InstanceNotFound",
-    "create_instance",
-    "list_instances",
-    "prepare_batch",
-    "prepare_create",
-    "read_status",
-    "request_control",
-    "require_workflow",
-    "send_event",
-    "workflow_names",
-]

@@ -378,15 +378,11 @@ class DecoratedStep:
         if self._done is None:
             self._done = anyio.Event()
             try:
-                value = await self._execute()
-                self._outcome = (True, value)
-            except Exception as exc:
+                self._outcome = (True, await self._execute())
+            except BaseException as exc:  # later callers share it, engine signals included
                 self._outcome = (False, exc)
-            except BaseException as exc:
-                self._outcome = (False, exc)
+            finally:
                 self._done.set()
-                raise
-            self._done.set()
         else:
             await self._done.wait()
         ok, value = self._outcome
