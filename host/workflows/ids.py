@@ -62,10 +62,14 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex
 
 
+# built once: json.dumps with options makes a new encoder per call, and this runs per step
+_encode_strict = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def encode_json(value: Any, what: str, limit: int = ONE_MIB) -> str:
     """Encode `value` as compact JSON, refusing non-JSON values and anything over `limit` bytes."""
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _encode_strict(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be JSON-serialisable: {exc}") from None
     size = len(text.encode())

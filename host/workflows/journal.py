@@ -30,14 +30,18 @@ class JournalDamaged(Exception):
     """A journal line other than the last cannot be read."""
 
 
+# json.dumps with options builds a new encoder on every call; a journal line is written per step
+_encode_line = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def encode(entry: dict[str, Any], raw: dict[str, str] | None = None) -> bytes:
     """One journal line; fields in `raw` are spliced in as already-encoded JSON (a step's result
     is encoded once, to check its size, and that text is what the journal stores)."""
     if not raw:
-        return (json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        return (_encode_line(entry) + "\n").encode()
     plain = {key: value for key, value in entry.items() if key not in raw}
-    text = json.dumps(plain, separators=(",", ":"), ensure_ascii=False)[:-1]
-    text += "".join(f",{json.dumps(key)}:{value}" for key, value in raw.items())
+    text = _encode_line(plain)[:-1]
+    text += "".join(f",{_encode_line(key)}:{value}" for key, value in raw.items())
     return (text + "}\n").encode()
 
 
