@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 
 from host.errors import WorkflowNotFound
 from host.workflows import instances
-from host.workflows.files import InstanceDir
+from host.workflows.files import InstanceDir, instances_root
 from host.workflows.index import PendingIndex
 from host.workflows.runner import HELD_ELSEWHERE, STILL_QUEUED, Activation
 from host.workflows.syncer import GroupSync
@@ -97,7 +97,7 @@ class Engine:
         self._wakeup = anyio.Event()
         self._group: TaskGroup | None = None
         self.stopping = False
-        self.syncer = GroupSync()
+        self.syncer = GroupSync(self.data_dir)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -165,14 +165,23 @@ class Engine:
     ) -> dict[str, Any]:
         """Create one validated instance and schedule it now."""
         self.require(workflow)
-        status = await anyio.to_thread.run_sync(
-            lambda: instances.create_instance(
-                self.data_dir, workflow, instance_id, params, durability=self.durability, trigger=trigger
-            )
+        # written on the event loop (a folder and two small files cost less than a thread
+        # hand-off), made durable by the group commit with everything else written meanwhile
+        status = instances.create_instance(
+            self.data_dir, workflow, instance_id, params, durability="relaxed", trigger=trigger
         )
+        if self.durable:
+            await self.syncer.sync_new(instances_root(self.data_dir, workflow) / instance_id)
         due = float(status["created_on_epoch"])
-        self._on_disk[(workflow, instance_id)] = due
-        self._schedule((workflow, instance_id), due)
+        key = (workflow, instance_id)
+        self._on_disk[key] = due
+        if key in self._due or key in self._active:
+            self._schedule(key, due)
+            return status
+        try:
+            self._ready(key)  # start it now rather than on the scheduler's next turn
+        except OSError:
+            self._schedule(key, due)
         return status
 
     async def control(self, workflow: str, instance_id: str, action: str, source: str = "api") -> None:
@@ -195,6 +204,10 @@ class Engine:
 
     def status(self, workflow: str, instance_id: str) -> dict[str, Any]:
         self.require(workflow)
+        active = self._active.get((workflow, instance_id))
+        document = active.visible_status() if active is not None else None
+        if document is not None:
+            return document  # loaded here: memory is ahead of a deferred status.json write
         return instances.read_status(self.data_dir, workflow, instance_id)
 
     def poke(self, workflow: str, instance_id: str) -> None:

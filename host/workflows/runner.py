@@ -15,7 +15,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.to_thread
 
 from host.errors import Evicted, InstanceNotFound, LimitExceeded, NondeterminismError, Suspend
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from host.workflows.engine import Engine, WorkflowDef
 
 log = logging.getLogger("waypost.workflows")
+FINAL_VALUES = frozenset(status.value for status in FINAL)
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
 STATUS_WRITE_DELAY = 0.05  # seconds a short-lived running/waiting state may wait to reach status.json
@@ -92,12 +92,14 @@ class Activation:
         self._status_version = 0
         self._final: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._inbox_at_open: list[str] = []
+        self._opened = False
+        self._final_on_disk = False
 
     # -- entry point -------------------------------------------------------------------------------
 
     async def run(self) -> float | None:
         """Return when to look at this instance next (epoch seconds), None for never, or HELD_ELSEWHERE."""
-        opened = await anyio.to_thread.run_sync(self._open)
+        opened = self._open()
         if opened is not True:
             return opened
         result: float | None = None
@@ -113,11 +115,15 @@ class Activation:
             with anyio.CancelScope(shield=True):  # the lock is always released, even on shutdown
                 update = self.engine.index_after(self, result) if finished else None
                 async with self._status_lock:  # after any deferred status.json write in flight
-                    await anyio.to_thread.run_sync(self._close, update, self._final if finished else None)
+                    await self._close(update, self._final if finished else None)
         return result
 
     def _open(self) -> bool | float | None:
-        """In a worker thread: take the lock and read the instance (file I/O stays off the event loop)."""
+        """Take the lock and read the instance.
+
+        On the event loop: a lock and two small reads cost less than handing them to a thread,
+        and a thread doing many system calls waits for the GIL after each one while the loop is busy.
+        """
         try:
             lock = self.folder.try_lock()
         except InstanceNotFound:
@@ -135,18 +141,19 @@ class Activation:
             self._damage, entries = exc, []
         self.state = replay_state(entries)
         self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
-        self._inbox_at_open = self.folder.inbox_names()  # listed here, off the event loop
+        self._inbox_at_open = self.folder.inbox_names()
         self._lock = lock
+        self._opened = True
         return True
 
-    def _close(
+    async def _close(
         self, update_index: Callable[[], None] | None, final: tuple[dict[str, Any], dict[str, Any]] | None
     ) -> None:
-        """In a worker thread: record the final status, close the journal, move the index entry
-        (still under the lock), unlock. One thread hand-off for all of it."""
+        """Record the final status durably, close the journal, move the index entry (still under
+        the lock), unlock."""
         try:
             if final is not None:
-                self._persist_status(*final, durable=True)
+                await self._persist_status(*final, durable=True)
             self.journal.close()
             if update_index is not None:
                 update_index()
@@ -160,8 +167,7 @@ class Activation:
             return await self._restart()
         if status in FINAL or status is InstanceStatus.PAUSED:
             if self._status_on_disk() != status.value:
-                document = status_document(self.meta, self.state)
-                await anyio.to_thread.run_sync(self.folder.write_status, document)
+                self.folder.write_status(status_document(self.meta, self.state))
             return None
         wake_at = self.state.wake_at
         if status is InstanceStatus.WAITING and wake_at and wake_at > time.time() and not self._events:
@@ -248,7 +254,7 @@ class Activation:
             return
         document = status_document(self.meta, self.state)
         async with self._status_lock:  # status.json writes land in the order they were made
-            await anyio.to_thread.run_sync(self._persist_status, entry, document, durable)
+            await self._persist_status(entry, document, durable)
 
     async def _write_status_later(self, version: int) -> None:
         # Most activations go running -> waiting or complete within milliseconds; rewriting
@@ -256,14 +262,14 @@ class Activation:
         await anyio.sleep(STATUS_WRITE_DELAY)
         async with self._status_lock:
             if version == self._status_version:
-                document = status_document(self.meta, self.state)
-                await anyio.to_thread.run_sync(self.folder.write_status, document)
+                self.folder.write_status(status_document(self.meta, self.state))
 
-    def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
+    async def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
         self.journal.write(entry)
-        if durable:
-            self.journal.sync()
+        if durable and self.engine.durable:
+            await self.journal.flush()
         self.folder.write_status(document)
+        self._final_on_disk = entry["status"] in FINAL_VALUES
 
     async def _finish(self, status: InstanceStatus, **fields: Any) -> float | None:
         """End the activation in a final status; _close records it durably before unlocking."""
@@ -272,6 +278,14 @@ class Activation:
         self._status_version += 1  # a pending deferred write must not overwrite this one
         self._final = (entry, status_document(self.meta, self.state))
         return None
+
+    def visible_status(self) -> dict[str, Any] | None:
+        """The status as this activation knows it, fresher than status.json (whose writes may be
+        deferred); None when status.json should answer: before the journal is read, and while a
+        final status is not yet on disk (a finished instance is never reported before it is)."""
+        if not self._opened or (self.state.status in FINAL and not self._final_on_disk):
+            return None
+        return status_document(self.meta, self.state)
 
     def _status_on_disk(self) -> str | None:
         try:

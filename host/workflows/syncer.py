@@ -1,74 +1,115 @@
-"""Group commit for journals: many instances' fsyncs done by a few threads, in batches.
+"""Group commit: many instances' fsyncs answered by one flush on one thread.
 
-A step waits for exactly one fsync of its own journal. Handing each fsync to a thread of its own
-costs a thread hop per step; here callers queue the descriptor, a small pool of threads drains
-the queue, and each batch wakes all of its callers with one event-loop callback. The fsyncs of
-different files still run in parallel, which is what the disk is good at.
+Writes happen on the event loop (a small write to the page cache costs microseconds, less than a
+thread hand-off); only the wait for the disk leaves it. One flusher thread takes every request
+queued since its last flush and makes them durable together: with more than one, by a single
+syncfs(2) of the data directory's filesystem (Linux), which commits all of them in one journal
+transaction; alone, by fsync of that file. Its callers are woken with one event-loop callback
+per batch. While a flush runs, the next batch gathers, so the disk is never idle under load and
+a step never waits for more than two flushes.
+
+Why one thread and not a pool: every return from a system call in a Python thread needs the GIL,
+which a busy event loop holds for up to the switch interval. A pool of threads doing one fsync
+each spends most of its time queueing for the GIL; one thread doing one syncfs per batch asks
+for it once per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 INLINE_BELOW = 0.001  # an fsync that usually takes less than this may run on the event loop
+SWITCH_INTERVAL = 0.0005  # seconds; the GIL hand-off a finished flush waits for at most
+
+
+def _load_syncfs() -> object | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _load_syncfs()
+
+
+@dataclass
+class _Request:
+    fd: int | None  # a file whose written data must reach the disk
+    folder: Path | None  # a new instance folder: its files and its entry in the parent
+    future: asyncio.Future[None] = field(repr=False)
 
 
 class GroupSync:
-    """Queue fsyncs from the event loop; `await sync(fd)` returns once fd's data is on disk."""
+    """`await sync(fd)` / `await sync_new(folder)` return once the data is on disk."""
 
-    def __init__(self, threads: int = 8) -> None:
-        self._threads = threads
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._root_fd: int | None = None
+        self._root_lock = threading.Lock()  # opened on first use, from the flusher or the loop
         self._cond = threading.Condition()
-        self._queue: list[tuple[int, bytes, asyncio.Future[None]]] = []
-        self._workers: list[threading.Thread] = []
+        self._queue: list[_Request] = []
+        self._worker: threading.Thread | None = None
         self._closed = False
         self._in_flight = 0
-        self._typical = 0.01  # moving average of one fsync, seconds; starts pessimistic
+        self._typical = 0.01  # moving average of one flush, seconds; starts pessimistic
         self.solo = False  # set by the engine: only one instance is loaded
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            # a flush that finished must not wait 5 ms for a busy event loop to let it report
+            sys.setswitchinterval(SWITCH_INTERVAL)
 
-    async def sync(self, fd: int, data: bytes = b"") -> None:
-        """Write `data` (if any) to fd and fsync it; returns once both are done.
-
-        The write happens on the sync thread too: while the filesystem commits other files'
-        fsyncs, even a small append can stall, and it should not stall the event loop.
-        """
-        if self.solo and not self._in_flight and self._typical < INLINE_BELOW:
-            # One instance stepping alone gains nothing from batching, and the thread hand-off
-            # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
-            self._write_and_sync(fd, data)
+    async def sync(self, fd: int) -> None:
+        """Return once what was written to `fd` is on disk."""
+        if self._inline():
+            self._flush_one(fd, None)
             return
+        await self._enqueue(fd, None)
+
+    async def sync_new(self, folder: Path) -> None:
+        """Return once a newly made instance folder (its files and its name) is on disk."""
+        if self._inline():
+            self._flush_one(None, folder)
+            return
+        await self._enqueue(None, folder)
+
+    def _inline(self) -> bool:
+        # One instance stepping alone gains nothing from batching, and the thread hand-off
+        # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
+        return self.solo and not self._in_flight and self._typical < INLINE_BELOW
+
+    async def _enqueue(self, fd: int | None, folder: Path | None) -> None:
         # asyncio rather than anyio: the hand-back must be one call_soon_threadsafe per batch
         future = asyncio.get_running_loop().create_future()
         self._in_flight += 1  # touched on the event loop only
         with self._cond:
-            self._queue.append((fd, data, future))
-            if len(self._workers) < self._threads:
-                self._start_worker()
+            self._queue.append(_Request(fd, folder, future))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="waypost-fsync", daemon=True)
+                self._worker.start()
             self._cond.notify()
         try:
             await future
         finally:
             self._in_flight -= 1
 
-    def _write_and_sync(self, fd: int, data: bytes) -> None:
-        if data:
-            os.write(fd, data)
-        started = time.perf_counter()
-        os.fsync(fd)
-        self._typical = 0.9 * self._typical + 0.1 * (time.perf_counter() - started)
-
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        with self._root_lock:
+            if self._root_fd is not None:
+                os.close(self._root_fd)
+                self._root_fd = None
 
-    def _start_worker(self) -> None:
-        worker = threading.Thread(target=self._work, name="waypost-fsync", daemon=True)
-        self._workers.append(worker)
-        worker.start()
+    # -- the flusher thread --------------------------------------------------------------------
 
     def _work(self) -> None:
         while True:
@@ -77,21 +118,62 @@ class GroupSync:
                     self._cond.wait()
                 if not self._queue:
                     return
-                share = -(-len(self._queue) // self._threads)  # split a big queue across the pool
-                batch, self._queue[:share] = self._queue[:share], []
-            done: list[tuple[asyncio.Future[None], OSError | None]] = []
-            for fd, data, future in batch:
+                batch, self._queue = self._queue, []
+            done = list(zip((r.future for r in batch), self._flush(batch), strict=True))
+            for loop in {future.get_loop() for future, _ in done}:
+                mine = [(future, error) for future, error in done if future.get_loop() is loop]
                 try:
-                    self._write_and_sync(fd, data)
-                    done.append((future, None))
-                except OSError as exc:
-                    done.append((future, exc))
-            loops = {future.get_loop() for future, _ in done}
-            for loop in loops:
-                try:
-                    loop.call_soon_threadsafe(_resolve, [d for d in done if d[0].get_loop() is loop])
+                    loop.call_soon_threadsafe(_resolve, mine)
                 except RuntimeError:  # the loop has closed: nobody is waiting any more
                     pass
+
+    def _flush(self, batch: list[_Request]) -> list[OSError | None]:
+        """Make a batch durable: one syncfs for many, else fsync each; the error of each request."""
+        started = time.perf_counter()
+        if len(batch) > 1:
+            try:
+                if self._syncfs():
+                    self._typical = 0.9 * self._typical + 0.1 * (time.perf_counter() - started)
+                    return [None] * len(batch)
+            except OSError as exc:
+                return [exc] * len(batch)
+        results: list[OSError | None] = []
+        for request in batch:
+            try:
+                self._flush_one(request.fd, request.folder)
+                results.append(None)
+            except OSError as exc:
+                results.append(exc)
+        return results
+
+    def _syncfs(self) -> bool:
+        """Flush the whole filesystem holding the data directory; False where there is no syncfs."""
+        if _SYNCFS is None:
+            return False
+        with self._root_lock:
+            if self._root_fd is None:
+                self._root_fd = os.open(self._root, os.O_RDONLY)
+        if _SYNCFS(self._root_fd) != 0:  # type: ignore[operator]
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"syncfs: {os.strerror(errno)}")
+        return True
+
+    def _flush_one(self, fd: int | None, folder: Path | None) -> None:
+        started = time.perf_counter()
+        if fd is not None:
+            os.fsync(fd)
+        if folder is not None and not self._syncfs():
+            pending = folder.parent.parent / "pending"  # the index entry made with it
+            for path in (folder / "instance.json", folder, folder.parent, pending):
+                try:
+                    fd_new = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    continue
+                try:
+                    os.fsync(fd_new)
+                finally:
+                    os.close(fd_new)
+        self._typical = 0.9 * self._typical + 0.1 * (time.perf_counter() - started)
 
 
 def _resolve(done: list[tuple[asyncio.Future[None], OSError | None]]) -> None:

@@ -1,0 +1,53 @@
+"""Group commit: many waiting writers, one flush; each caller learns its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from host.workflows.syncer import GroupSync
+
+
+def _open_files(folder: Path, count: int) -> list[int]:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    return [os.open(folder / f"j{n}.jsonl", flags, 0o644) for n in range(count)]
+
+
+def test_concurrent_syncs_all_return_with_their_lines_in_place(tmp_path: Path) -> None:
+    fds = _open_files(tmp_path, 50)
+    syncer = GroupSync(tmp_path)
+
+    async def one(n: int, fd: int) -> None:
+        for line in range(3):
+            os.write(fd, f"{n}:{line}\n".encode())
+            await syncer.sync(fd)
+
+    async def main() -> None:
+        await asyncio.wait_for(asyncio.gather(*(one(n, fd) for n, fd in enumerate(fds))), 30)
+
+    try:
+        asyncio.run(main())
+    finally:
+        syncer.close()
+        for fd in fds:
+            os.close(fd)
+    for n in range(50):
+        assert (tmp_path / f"j{n}.jsonl").read_text() == f"{n}:0\n{n}:1\n{n}:2\n"
+
+
+def test_a_lone_caller_with_a_bad_descriptor_gets_the_error(tmp_path: Path) -> None:
+    syncer = GroupSync(tmp_path)
+    fd = _open_files(tmp_path, 1)[0]
+    os.close(fd)  # nothing may be open at that number now
+
+    async def main() -> None:
+        with pytest.raises(OSError):
+            await asyncio.wait_for(syncer.sync(fd), 30)
+
+    try:
+        asyncio.run(main())
+    finally:
+        syncer.close()
