@@ -1,7 +1,9 @@
 """The engine: decides which instances run when, in this process, and keeps nothing else in memory.
 
 In memory: a heap of (due time, instance) built from the pending index, the activations running
-now, and per-workflow FIFO queues for the concurrency limit. A sleeping instance is one heap entry.
+now, and per-workflow FIFO queues for the concurrency limit. A sleeping instance is one heap entry
+until hibernate_after before it is due: then it is loaded (with spare room only) and replayed up to
+its wait, so that when the time comes it only has to go on.
 Other processes' changes (a second host, the CLI) arrive by polling the index folders' mtimes.
 """
 
@@ -246,8 +248,11 @@ class Engine:
     async def _schedule_loop(self) -> None:
         while True:
             now = time.time()
-            while self._heap and self._heap[0][0] <= now:
-                due, workflow, instance_id = heapq.heappop(self._heap)
+            while self._heap and self._heap[0][0] <= now + self.hibernate_after:
+                due, workflow, instance_id = self._heap[0]
+                if due > now and len(self._active) >= self.max_active // 2:
+                    break  # loading ahead of time only uses spare room: due work comes first
+                heapq.heappop(self._heap)
                 key = (workflow, instance_id)
                 if self._due.get(key) != due:
                     continue  # superseded by an earlier or later schedule
@@ -257,7 +262,7 @@ class Engine:
                 except OSError:
                     log.exception("workflow %s instance %s: cannot start it; retrying in 5 s", *key)
                     self._schedule(key, now + 5)
-            delay = self._heap[0][0] - now if self._heap else 1.0
+            delay = self._heap[0][0] - self.hibernate_after - now if self._heap else 1.0
             with anyio.move_on_after(min(max(delay, 0.0), 1.0)):
                 await self._wakeup.wait()
             self._wakeup = anyio.Event()
@@ -311,6 +316,8 @@ class Engine:
                 waiting = self._overflow.popleft()
                 self._overflowing.discard(waiting)
                 self._ready(waiting)
+            if self._heap and self._heap[0][0] <= time.time() + self.hibernate_after:
+                self._wakeup.set()  # room to load one more ahead of its time
         if result == HELD_ELSEWHERE:
             self._schedule(key, time.time() + RETRY_HELD_AFTER)
         elif result == STILL_QUEUED:

@@ -93,6 +93,7 @@ class Activation:
         self._final: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._inbox_at_open: list[str] = []
         self._opened = False
+        self._running_pending = False  # loaded ahead of its wake time: "running" once it wakes
         self._final_on_disk = False
 
     # -- entry point -------------------------------------------------------------------------------
@@ -170,8 +171,15 @@ class Activation:
                 self.folder.write_status(status_document(self.meta, self.state))
             return None
         wake_at = self.state.wake_at
-        if status is InstanceStatus.WAITING and wake_at and wake_at > time.time() and not self._events:
-            return wake_at  # still asleep, nothing new arrived: no replay needed
+        # loaded up to hibernate_after ahead of its wake time (the engine prefetches), so that
+        # the replay is done by then; further ahead, with nothing new arrived, it stays asleep
+        if (
+            status is InstanceStatus.WAITING
+            and wake_at
+            and wake_at > time.time() + self.hibernate_after
+            and not self._events
+        ):
+            return wake_at
         if self.controls_only:
             return STILL_QUEUED
         return await self._execute()
@@ -195,7 +203,11 @@ class Activation:
             self.folder.instance_id,
             self.folder.workflow,
         )
-        await self._set_status(InstanceStatus.RUNNING, deferred=True)
+        wake_at = self.state.wake_at
+        if self.state.status is InstanceStatus.WAITING and wake_at and wake_at > time.time():
+            self._running_pending = True  # replaying up to its wait writes nothing
+        else:
+            self._note_status(InstanceStatus.RUNNING)
         self._executing = True
         outcome: tuple[str, Any] = ("evicted", None)
         with anyio.CancelScope() as self._scope:
@@ -241,20 +253,29 @@ class Activation:
 
     # -- status ------------------------------------------------------------------------------------
 
-    async def _set_status(
-        self, status: InstanceStatus, durable: bool = False, deferred: bool = False, **fields: Any
-    ) -> None:
-        """Journal a status change and rewrite status.json (at once, or `deferred` if it still holds)."""
+    async def _set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
+        """Journal a status change and rewrite status.json at once (see _note_status for later)."""
+        self._running_pending = False
         entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
         self.state.apply(entry)
         self._status_version += 1
-        if deferred:
-            self.journal.write(entry)
-            self.engine.spawn(partial(self._write_status_later, self._status_version))
-            return
         document = status_document(self.meta, self.state)
         async with self._status_lock:  # status.json writes land in the order they were made
             await self._persist_status(entry, document, durable)
+
+    def _note_status(self, status: InstanceStatus, **fields: Any) -> None:
+        """Journal a status change now; status.json follows after STATUS_WRITE_DELAY if it still holds."""
+        self._running_pending = False
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
+        self.state.apply(entry)
+        self._status_version += 1
+        self.journal.write(entry)
+        self.engine.spawn(partial(self._write_status_later, self._status_version))
+
+    def _wake(self) -> None:
+        """Before journalling anything new: a prefetched instance is running from here on."""
+        if self._running_pending:
+            self._note_status(InstanceStatus.RUNNING)
 
     async def _write_status_later(self, version: int) -> None:
         # Most activations go running -> waiting or complete within milliseconds; rewriting
@@ -308,8 +329,14 @@ class Activation:
 
         `raw` holds fields already encoded as JSON (written as they are; `entry` has their values).
         """
+        self._wake()
         await self.journal.append(entry, raw)
         self.state.apply(entry)
+
+    def hold(self, entry: dict[str, Any]) -> None:
+        """Journal the start of a step attempt (written with its result when that comes soon)."""
+        self._wake()
+        self.journal.hold(entry)
 
     def begin_step(self) -> None:
         limit = self.definition.steps_limit
@@ -346,7 +373,8 @@ class Activation:
 
     async def _wait(self, deadline: float, until_signal: bool, waiting_for: str) -> None:
         self.engine.instance_waiting(self, True)
-        await self._set_status(InstanceStatus.WAITING, deferred=True, waiting_for=waiting_for)
+        if not self._running_pending:  # a prefetched instance is already waiting on disk
+            self._note_status(InstanceStatus.WAITING, waiting_for=waiting_for)
         try:
             while True:
                 remaining = deadline - time.time()
@@ -362,7 +390,7 @@ class Activation:
                         break
         finally:
             self.engine.instance_waiting(self, False)
-        await self._set_status(InstanceStatus.RUNNING, deferred=True)
+        self._note_status(InstanceStatus.RUNNING)
 
     def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
         for index, (name, event) in enumerate(self._events):

@@ -139,7 +139,7 @@ class WorkflowStep:
         if record is not None and record.retry_at is not None:
             await act.wait_until(record.retry_at, "retry")
         while True:
-            act.journal.hold(
+            act.hold(
                 {
                     "type": "step_start",
                     "name": name,

@@ -1,0 +1,45 @@
+"""A hibernated sleeper is loaded hibernate_after before its wake time, so it only has to go on
+when the time comes; loading it early writes nothing and never wakes it early."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from tests.helpers import wait_for
+from tests.workflow_helpers import FLOWS, Flows, flows_deployment, serve_flows
+
+
+def _locked_by_someone(path: Path) -> bool:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops our lock at once, if we got it
+    return False
+
+
+def test_a_sleeper_is_loaded_ahead_and_wakes_no_earlier_than_due(tmp_path: Path) -> None:
+    config = (FLOWS / "config.yaml").read_text().replace("hibernate_after: 0 ", "hibernate_after: 1 ")
+    assert "hibernate_after: 1 " in config
+    root, marks = flows_deployment(tmp_path, config)
+    with serve_flows(root, marks) as server:
+        flows = Flows(server, root, marks)
+        iid = flows.create([["sleep", "nap", "3 seconds"], ["do", "after"]])
+        sleep = wait_for(lambda: [e for e in flows.journal(iid) if e["type"] == "sleep"])[0]
+        flows.wait_status(iid, "waiting")
+        lock = flows.instance_dir(iid) / "instance.json"
+        # hibernated first (3 s > hibernate_after), then held again before the wake time
+        wait_for(lambda: not _locked_by_someone(lock), timeout=sleep["until"] - time.time() - 1.2)
+        wait_for(lambda: _locked_by_someone(lock), timeout=sleep["until"] - time.time())
+        assert time.time() < sleep["until"]
+        flows.wait_status(iid, "complete")
+    journal = flows.journal(iid)
+    after = next(e for e in journal if e["type"] == "step_done" and e["name"] == "after")
+    assert after["t"] >= sleep["until"]
+    statuses = [e["status"] for e in journal if e["type"] == "status" and e["t"] > sleep["t"]]
+    assert statuses == ["waiting", "running", "complete"]  # loading early journals nothing
