@@ -27,6 +27,7 @@ from host.errors import WorkflowNotFound
 from host.workflows import instances
 from host.workflows.files import InstanceDir, instances_root
 from host.workflows.index import PendingIndex
+from host.workflows.janitor import Janitor
 from host.workflows.runner import HELD_ELSEWHERE, STILL_QUEUED, Activation
 from host.workflows.syncer import GroupSync
 
@@ -37,7 +38,8 @@ RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another proces
 
 
 def default_max_active() -> int:
-    """How many instances may be loaded at once: a quarter of the open-file limit, 64 to 4096.
+    """How many instances may be loaded at once: a third of the open-file limit, 64 to 16384
+    (each holds two: its lock and its journal).
 
     Raises the soft limit to the hard one first, as servers that hold many files commonly do.
     """
@@ -51,7 +53,7 @@ def default_max_active() -> int:
             soft = min(wanted, 65536)
     except (ImportError, ValueError, OSError):
         soft = 1024
-    return max(64, min(4096, int(soft) // 4))
+    return max(64, min(16384, int(soft) // 3))
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class Engine:
         self._group: TaskGroup | None = None
         self.stopping = False
         self.syncer = GroupSync(self.data_dir)
+        self.janitor = Janitor()
+        self._closing: dict[Key, Activation] = {}  # finished here; the janitor still has their files
+        self._ready_after_close: set[Key] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -119,6 +124,7 @@ class Engine:
         try:
             return await self._group.__aexit__(exc_type, exc, tb)
         finally:
+            await anyio.to_thread.run_sync(self.janitor.close)  # every status.json and unlock lands
             self.syncer.close()
 
     def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
@@ -206,7 +212,8 @@ class Engine:
 
     def status(self, workflow: str, instance_id: str) -> dict[str, Any]:
         self.require(workflow)
-        active = self._active.get((workflow, instance_id))
+        key = (workflow, instance_id)
+        active = self._active.get(key) or self._closing.get(key)
         document = active.visible_status() if active is not None else None
         if document is not None:
             return document  # loaded here: memory is ahead of a deferred status.json write
@@ -247,11 +254,12 @@ class Engine:
 
     async def _schedule_loop(self) -> None:
         while True:
+            self._admit_overflow()
             now = time.time()
             while self._heap and self._heap[0][0] <= now + self.hibernate_after:
                 due, workflow, instance_id = self._heap[0]
-                if due > now and len(self._active) >= self.max_active // 2:
-                    break  # loading ahead of time only uses spare room: due work comes first
+                if due > now and self._loaded() >= self.max_active - self.max_active // 8:
+                    break  # loading ahead of time leaves room for work that is due now
                 heapq.heappop(self._heap)
                 key = (workflow, instance_id)
                 if self._due.get(key) != due:
@@ -268,6 +276,11 @@ class Engine:
             self._wakeup = anyio.Event()
 
     def _ready(self, key: Key) -> None:
+        if self.stopping:
+            return  # shutting down: the instance stays due on disk for the next start
+        if key in self._closing:  # its lock is still ours until the janitor releases it
+            self._ready_after_close.add(key)
+            return
         active = self._active.get(key)
         if active is not None:
             active.notify()
@@ -275,7 +288,7 @@ class Engine:
         definition = self.definitions.get(key[0])
         if definition is None:
             return  # its worker is gone; the index entry stays for when it comes back
-        if len(self._active) >= self.max_active:
+        if self._loaded() >= self.max_active:
             # every activation holds descriptors (lock, journal): beyond the cap, wait in line
             if key not in self._overflowing:
                 self._overflowing.add(key)
@@ -312,12 +325,7 @@ class Engine:
             self._active.pop(key, None)
             self.syncer.solo = len(self._active) == 1
             self._count(key, False)
-            while self._overflow and len(self._active) < self.max_active:
-                waiting = self._overflow.popleft()
-                self._overflowing.discard(waiting)
-                self._ready(waiting)
-            if self._heap and self._heap[0][0] <= time.time() + self.hibernate_after:
-                self._wakeup.set()  # room to load one more ahead of its time
+            self._room_freed()  # if it never opened; else once the janitor has closed it
         if result == HELD_ELSEWHERE:
             self._schedule(key, time.time() + RETRY_HELD_AFTER)
         elif result == STILL_QUEUED:
@@ -349,6 +357,38 @@ class Engine:
                 self._start(key, definition)
 
     # -- hooks for activations -------------------------------------------------------------------------
+
+    def closing(self, activation: Activation, release: Callable[[], None]) -> None:
+        """Hand a finished activation's file work to the janitor; until it is done, the instance
+        is not started again here."""
+        key = (activation.folder.workflow, activation.folder.instance_id)
+        self._closing[key] = activation
+
+        def closed() -> None:
+            if self._closing.get(key) is activation:
+                del self._closing[key]
+            if key in self._ready_after_close:
+                self._ready_after_close.discard(key)
+                self._schedule(key, time.time())
+            self._room_freed()
+
+        self.janitor.submit(release, done=closed)
+
+    def _loaded(self) -> int:
+        """Instances holding descriptors here: running, or finished with their files still open."""
+        return len(self._active) + len(self._closing)
+
+    def _room_freed(self) -> None:
+        # the scheduler task starts them (this may run in a plain loop callback, where no task
+        # group can start tasks): those waiting for room, then any due within hibernate_after
+        if self._overflow or (self._heap and self._heap[0][0] <= time.time() + self.hibernate_after):
+            self._wakeup.set()
+
+    def _admit_overflow(self) -> None:
+        while self._overflow and self._loaded() < self.max_active:
+            waiting = self._overflow.popleft()
+            self._overflowing.discard(waiting)
+            self._ready(waiting)
 
     def instance_waiting(self, activation: Activation, waiting: bool) -> None:
         """Waiting instances do not count against the concurrency limit."""

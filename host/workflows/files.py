@@ -17,6 +17,8 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +105,13 @@ class InstanceDir:
     def not_found(self) -> InstanceNotFound:
         return InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
 
-    def read_meta(self) -> dict[str, Any]:
-        """instance.json; InstanceNotFound when the instance does not exist."""
-        return self._read_json(self.instance_json)
+    def read_meta(self, lock: HeldLock | None = None) -> dict[str, Any]:
+        """instance.json (through the held lock's descriptor when it has one: one open fewer);
+        InstanceNotFound when the instance does not exist."""
+        data = lock.read() if lock is not None else None
+        if data is None:
+            return self._read_json(self.instance_json)
+        return json.loads(data)  # type: ignore[no-any-return]
 
     def read_status(self) -> dict[str, Any]:
         """The current summary; InstanceNotFound when the instance does not exist."""
@@ -118,8 +124,13 @@ class InstanceDir:
             raise self.not_found() from None
 
     def write_status(self, status: dict[str, Any]) -> None:
+        self.status_writer(status)()
+
+    def status_writer(self, status: dict[str, Any]) -> Callable[[], None]:
+        """The write of this status.json, encoded now, to run later (on the janitor's thread)."""
         # not fsynced: the journal is the record, status.json is rebuilt from it on the next run
-        write_atomic(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
+        return partial(write_atomic, self.status_json, text)
 
     def read_journal(self) -> list[dict[str, Any]]:
         """Entries of the journal; a torn last line is cut off the file. JournalDamaged elsewhere."""
@@ -132,6 +143,23 @@ class InstanceDir:
             with open(self.journal_path, "r+b") as fh:
                 fh.truncate(good)
         return entries
+
+    def open_journal(self) -> tuple[int, list[dict[str, Any]]]:
+        """Open the journal for appending and read its entries through the same descriptor (one
+        open for both); a torn last line is cut off. JournalDamaged for damage elsewhere."""
+        try:
+            fd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # the folder went away
+            raise self.not_found() from None
+        try:
+            data = os.pread(fd, os.fstat(fd).st_size, 0)
+            entries, good = journal.parse(data, self.journal_path)
+            if good < len(data):
+                os.ftruncate(fd, good)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, entries
 
     def reset_journal(self) -> None:
         """Keep the old journal beside the new empty one (restart discards progress, not history)."""
@@ -193,8 +221,11 @@ class JournalWriter:
     shows as started in the journal.
     """
 
-    def __init__(self, path: Path, durable: bool, syncer: GroupSync | None = None) -> None:
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    def __init__(
+        self, path: Path, durable: bool, syncer: GroupSync | None = None, fd: int | None = None
+    ) -> None:
+        """Append to `path`, or to `fd` when the caller already opened it (O_APPEND)."""
+        self._fd = fd if fd is not None else os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._durable = durable
         self._syncer = syncer
         self._held: list[bytes] = []

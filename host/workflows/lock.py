@@ -25,16 +25,34 @@ LOCK_IN_PLACE = fcntl is not None  # lock instance.json itself rather than a .lo
 class HeldLock(Protocol):
     def release(self) -> None: ...
 
+    def read(self) -> bytes | None:
+        """The locked file's content, when the lock holds it open (None: read it by path)."""
+        ...
+
 
 class _Flock:
     def __init__(self, fd: int) -> None:
         self._fd = fd
+
+    def read(self) -> bytes:
+        return os.pread(self._fd, os.fstat(self._fd).st_size, 0)
 
     def release(self) -> None:
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = -1
+
+
+class _FileLockHeld:  # pragma: no cover - Windows
+    def __init__(self, lock: HeldLock) -> None:
+        self._lock = lock
+
+    def read(self) -> None:
+        return None  # the lock is a separate file: instance.json is read by path
+
+    def release(self) -> None:
+        self._lock.release()
 
 
 def try_lock(path: Path) -> HeldLock | None:
@@ -51,7 +69,7 @@ def try_lock(path: Path) -> HeldLock | None:
             lock.acquire()
         except Timeout:
             return None
-        return lock
+        return _FileLockHeld(lock)
     fd = os.open(path, os.O_RDONLY)  # flock needs no write access; never O_CREAT or O_TRUNC
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

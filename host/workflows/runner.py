@@ -6,12 +6,12 @@ it holds the instance lock, so two processes never run one instance at once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -32,7 +32,7 @@ log = logging.getLogger("waypost.workflows")
 FINAL_VALUES = frozenset(status.value for status in FINAL)
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
-STATUS_WRITE_DELAY = 0.05  # seconds a short-lived running/waiting state may wait to reach status.json
+STATUS_WRITE_DELAY = 0.25  # seconds a running/waiting state holds before status.json shows it
 STILL_QUEUED = -2.0  # run() result of a controls-only activation: the instance waits for a slot
 
 
@@ -73,12 +73,13 @@ class Activation:
         self.controls_only = controls_only
         self.definition = definition
         self.folder = folder
+        self._key = (folder.workflow, folder.instance_id)
         self.hibernate_after = engine.hibernate_after
         self.state = ReplayState()
         self.steps_in_flight = 0
         self.pause_requested = False
         self.evict: str | None = None
-        self._signal = anyio.Event()
+        self._signal = asyncio.Event()
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._seen: set[str] = set()
         self._executing = False
@@ -87,14 +88,15 @@ class Activation:
         self.journal: JournalWriter
         self._lock: HeldLock
         self._damage: JournalDamaged | None = None
-        self._status_lock = anyio.Lock()
+        self._status_lock = asyncio.Lock()
         self._suspended_for = "sleep"
         self._status_version = 0
         self._final: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._inbox_at_open: list[str] = []
         self._opened = False
         self._running_pending = False  # loaded ahead of its wake time: "running" once it wakes
-        self._final_on_disk = False
+        self._final_durable = False
+        self._closed = False
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -131,9 +133,10 @@ class Activation:
             return None
         if lock is None:
             return HELD_ELSEWHERE
+        journal_fd: int | None = None
         try:
-            self.meta = self.folder.read_meta()
-            entries = self.folder.read_journal()
+            self.meta = self.folder.read_meta(lock)
+            journal_fd, entries = self.folder.open_journal()
         except InstanceNotFound:
             lock.release()
             return None
@@ -141,7 +144,9 @@ class Activation:
             self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
             self._damage, entries = exc, []
         self.state = replay_state(entries)
-        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
+        self.journal = JournalWriter(
+            self.folder.journal_path, self.engine.durable, self.engine.syncer, fd=journal_fd
+        )
         self._inbox_at_open = self.folder.inbox_names()
         self._lock = lock
         self._opened = True
@@ -150,16 +155,26 @@ class Activation:
     async def _close(
         self, update_index: Callable[[], None] | None, final: tuple[dict[str, Any], dict[str, Any]] | None
     ) -> None:
-        """Record the final status durably, close the journal, move the index entry (still under
-        the lock), unlock."""
+        """Record the final status durably; the janitor then writes status.json, closes the journal,
+        moves the index entry (still under the lock) and unlocks, in that order."""
+        persisted = False
         try:
             if final is not None:
                 await self._persist_status(*final, durable=True)
-            self.journal.close()
-            if update_index is not None:
-                update_index()
+            persisted = True
         finally:
-            self._lock.release()
+            self._closed = True
+            journal, lock = self.journal, self._lock
+
+            def release() -> None:
+                try:
+                    journal.close()
+                    if persisted and update_index is not None:
+                        update_index()
+                finally:
+                    lock.release()
+
+            self.engine.closing(self, release)
 
     async def _run_locked(self) -> float | None:
         await self.drain_inbox(self._inbox_at_open)
@@ -168,7 +183,7 @@ class Activation:
             return await self._restart()
         if status in FINAL or status is InstanceStatus.PAUSED:
             if self._status_on_disk() != status.value:
-                self.folder.write_status(status_document(self.meta, self.state))
+                self._queue_status(status_document(self.meta, self.state))
             return None
         wake_at = self.state.wake_at
         # loaded up to hibernate_after ahead of its wake time (the engine prefetches), so that
@@ -270,27 +285,32 @@ class Activation:
         self.state.apply(entry)
         self._status_version += 1
         self.journal.write(entry)
-        self.engine.spawn(partial(self._write_status_later, self._status_version))
+        asyncio.get_running_loop().call_later(
+            STATUS_WRITE_DELAY, self._write_status_if_current, self._status_version
+        )
 
     def _wake(self) -> None:
         """Before journalling anything new: a prefetched instance is running from here on."""
         if self._running_pending:
             self._note_status(InstanceStatus.RUNNING)
 
-    async def _write_status_later(self, version: int) -> None:
+    def _write_status_if_current(self, version: int) -> None:
         # Most activations go running -> waiting or complete within milliseconds; rewriting
         # status.json for a state that lasts that long only costs a file replace each time.
-        await anyio.sleep(STATUS_WRITE_DELAY)
-        async with self._status_lock:
-            if version == self._status_version:
-                self.folder.write_status(status_document(self.meta, self.state))
+        # A newer status (its own write is under way or done) or a closed activation skips it.
+        if version != self._status_version or self._closed:
+            return
+        self._queue_status(status_document(self.meta, self.state))
+
+    def _queue_status(self, document: dict[str, Any]) -> None:
+        self.engine.janitor.submit(self.folder.status_writer(document))
 
     async def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
         self.journal.write(entry)
         if durable and self.engine.durable:
             await self.journal.flush()
-        self.folder.write_status(document)
-        self._final_on_disk = entry["status"] in FINAL_VALUES
+        self._final_durable = entry["status"] in FINAL_VALUES
+        self._queue_status(document)
 
     async def _finish(self, status: InstanceStatus, **fields: Any) -> float | None:
         """End the activation in a final status; _close records it durably before unlocking."""
@@ -304,7 +324,7 @@ class Activation:
         """The status as this activation knows it, fresher than status.json (whose writes may be
         deferred); None when status.json should answer: before the journal is read, and while a
         final status is not yet on disk (a finished instance is never reported before it is)."""
-        if not self._opened or (self.state.status in FINAL and not self._final_on_disk):
+        if not self._opened or (self.state.status in FINAL and not self._final_durable):
             return None
         return status_document(self.meta, self.state)
 
@@ -380,10 +400,13 @@ class Activation:
                 remaining = deadline - time.time()
                 if remaining <= 0:
                     break
-                with anyio.move_on_after(remaining):
-                    await self._signal.wait()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._signal.wait()
+                except TimeoutError:
+                    pass
                 if self._signal.is_set():
-                    self._signal = anyio.Event()
+                    self._signal.clear()
                     await self.drain_inbox()
                     self.checkpoint()
                     if until_signal:

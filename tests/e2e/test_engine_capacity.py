@@ -50,4 +50,4 @@ async def test_instances_beyond_max_active_wait_their_turn(tmp_path: Path) -> No
 
 
 def test_the_default_cap_follows_the_open_file_limit() -> None:
-    assert 64 <= default_max_active() <= 4096
+    assert 64 <= default_max_active() <= 16384

@@ -1,0 +1,73 @@
+"""The janitor: file work in submission order on its own thread, completions back on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from host.workflows.janitor import Janitor
+
+
+def test_work_runs_in_order_off_the_loop_and_completions_run_on_it() -> None:
+    janitor = Janitor()
+    done_order: list[int] = []
+    work_threads: set[int] = set()
+    work_order: list[int] = []
+
+    async def main() -> None:
+        loop_thread = threading.get_ident()
+        finished = asyncio.Event()
+
+        def work(n: int) -> None:
+            work_threads.add(threading.get_ident())
+            work_order.append(n)
+
+        def done(n: int) -> None:
+            assert threading.get_ident() == loop_thread
+            assert n in work_order  # its work ran first
+            done_order.append(n)
+            if len(done_order) == 200:
+                finished.set()
+
+        for n in range(200):
+            janitor.submit(lambda n=n: work(n), done=lambda n=n: done(n))
+        await asyncio.wait_for(finished.wait(), 30)
+        assert loop_thread not in work_threads
+
+    try:
+        asyncio.run(main())
+    finally:
+        janitor.close()
+    assert work_order == list(range(200)) and done_order == list(range(200))
+
+
+def test_a_failing_job_is_logged_and_the_rest_still_run(caplog: pytest.LogCaptureFixture) -> None:
+    janitor = Janitor()
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    async def main() -> None:
+        janitor.submit(broken)
+        janitor.submit(lambda: ran.append("after"))
+
+    with caplog.at_level(logging.ERROR, logger="waypost.workflows"):
+        asyncio.run(main())
+        janitor.close()  # waits for what was submitted
+    assert ran == ["after"]
+    assert "background file work of an instance failed" in caplog.text
+
+
+def test_nothing_is_taken_after_close() -> None:
+    janitor = Janitor()
+    janitor.close()
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError):
+            janitor.submit(lambda: None)
+
+    asyncio.run(main())
