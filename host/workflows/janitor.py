@@ -30,17 +30,36 @@ class Janitor:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._busy = False  # the thread is working through a batch
+        self._local: deque[tuple[Work, Callable[[], None] | None]] = deque()  # inline, on the loop
 
-    def submit(self, work: Work, done: Callable[[], None] | None = None) -> None:
-        loop = asyncio.get_running_loop() if done is not None else None
+    def submit(self, work: Work, done: Callable[[], None] | None = None, inline: bool = False) -> None:
+        """Queue `work`; with `inline`, do it on the event loop instead, right after the current
+        callback, when nothing queued for the thread comes before it (a lone instance gains
+        nothing from the thread and would pay two hand-offs)."""
+        loop = asyncio.get_running_loop()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the janitor has stopped")
-            self._queue.append((work, done, loop))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="waypost-janitor", daemon=True)
-                self._thread.start()
-            self._cond.notify()
+            here = bool(self._local) or (inline and not self._queue and not self._busy)
+            if not here:
+                self._queue.append((work, done, loop))
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._work, name="waypost-janitor", daemon=True)
+                    self._thread.start()
+                self._cond.notify()
+        if here:  # in order: while any local work waits, everything after it waits there too
+            self._local.append((work, done))
+            if len(self._local) == 1:
+                loop.call_soon(self._run_local)
+
+    def _run_local(self) -> None:
+        while self._local:
+            work, done = self._local[0]
+            _run(work)
+            self._local.popleft()
+            if done is not None:
+                _run_all([done])
 
     def close(self) -> None:
         """Finish what was submitted, then stop the thread."""
@@ -59,19 +78,26 @@ class Janitor:
                     return
                 batch = list(self._queue)
                 self._queue.clear()
+                self._busy = True
             finished: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
             for work, done, loop in batch:
-                try:
-                    work()
-                except Exception:
-                    log.exception("background file work of an instance failed")
+                _run(work)
                 if done is not None and loop is not None:
                     finished.setdefault(loop, []).append(done)
+            with self._cond:
+                self._busy = False
             for loop, callbacks in finished.items():  # one wake-up of the loop per batch
                 try:
                     loop.call_soon_threadsafe(_run_all, callbacks)
                 except RuntimeError:  # the loop has closed: nobody is waiting any more
                     pass
+
+
+def _run(work: Work) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("background file work of an instance failed")
 
 
 def _run_all(callbacks: list[Callable[[], None]]) -> None:

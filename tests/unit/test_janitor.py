@@ -71,3 +71,27 @@ def test_nothing_is_taken_after_close() -> None:
             janitor.submit(lambda: None)
 
     asyncio.run(main())
+
+
+def test_inline_work_runs_on_the_loop_after_the_caller_and_in_order() -> None:
+    janitor = Janitor()
+    events: list[str] = []
+
+    async def main() -> None:
+        loop_thread = threading.get_ident()
+
+        def work(name: str) -> None:
+            assert threading.get_ident() == loop_thread
+            events.append(name)
+
+        janitor.submit(lambda: work("first"), inline=True)
+        janitor.submit(lambda: work("second"))  # not inline, but behind inline work: stays in order
+        events.append("caller goes on")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    try:
+        asyncio.run(main())
+    finally:
+        janitor.close()
+    assert events == ["caller goes on", "first", "second"]
