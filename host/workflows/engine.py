@@ -34,6 +34,7 @@ from host.workflows.syncer import GroupSync
 log = logging.getLogger("waypost.workflows")
 
 Key = tuple[str, str]
+START_BATCH = 64  # instances the scheduler starts before it lets other tasks run
 RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
 
 
@@ -257,7 +258,12 @@ class Engine:
         while True:
             self._admit_overflow()
             now = time.time()
+            started = 0
             while self._heap and self._heap[0][0] <= now + self.hibernate_after:
+                if started == START_BATCH:  # thousands due at once (a restart): let HTTP in between
+                    await anyio.sleep(0)
+                    started, now = 0, time.time()
+                started += 1
                 due, workflow, instance_id = self._heap[0]
                 if due > now and self._loaded() >= self.max_active - self.max_active // 8:
                     break  # loading ahead of time leaves room for work that is due now
