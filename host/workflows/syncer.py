@@ -2,10 +2,11 @@
 
 Writes happen on the event loop (a small write to the page cache costs microseconds, less than a
 thread hand-off); only the wait for the disk leaves it. One flusher thread takes every request
-queued since its last flush and makes them durable together: with many (SYNCFS_FROM), by a single
+queued since its last flush and makes them durable together: with more than one, by a single
 syncfs(2) of the data directory's filesystem (Linux), which commits all of them in one journal
-transaction; with a few, by an fsync of each (syncfs would also wait for any unrelated dirty
-data on the filesystem, which a few fsyncs need not). Its callers are woken with one event-loop callback
+transaction; alone, by fsync of that file (a new folder: by syncfs too, one call for its files
+and directory entries). syncfs also waits for unrelated dirty data on the same filesystem; a
+run with only a few waiting steps measured no better with an fsync each (figure 1 halved). Its callers are woken with one event-loop callback
 per batch. While a flush runs, the next batch gathers, so the disk is never idle under load and
 a step never waits for more than two flushes.
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 INLINE_BELOW = 0.001  # an fsync that usually takes less than this may run on the event loop
-SYNCFS_FROM = 8  # requests in a batch; below, fsync each: syncfs also flushes unrelated dirty data
+SYNCFS_FROM = 2  # requests in a batch from which one syncfs replaces an fsync each
 SWITCH_INTERVAL = 0.0005  # seconds; the GIL hand-off a finished flush waits for at most
 
 
@@ -164,7 +165,7 @@ class GroupSync:
         started = time.perf_counter()
         if fd is not None:
             os.fsync(fd)
-        if folder is not None:
+        if folder is not None and not self._syncfs():
             pending = folder.parent.parent / "pending"  # the index entry made with it
             for path in (folder / "instance.json", folder, folder.parent, pending):
                 try:
