@@ -248,8 +248,8 @@ class Engine:
             if due == instances.SIGNAL_DUE:
                 self.poke(workflow, instance_id)
                 continue
-            if key in known:
-                continue  # this host moved that entry while the folder was listed: the listing is stale
+            if key in known or key in self._closing:
+                continue  # this host moves that entry (or did while the folder was listed)
             self._on_disk.setdefault(key, due)
             if key not in self._active:
                 self._schedule(key, due)
@@ -375,6 +375,7 @@ class Engine:
         def closed() -> None:
             if self._closing.get(key) is activation:
                 del self._closing[key]
+            self._touched.add(key)  # a listing taken before the janitor moved its entry is stale
             if key in self._ready_after_close:
                 self._ready_after_close.discard(key)
                 self._schedule(key, time.time())
