@@ -11,10 +11,12 @@ Atomicity of each operation:
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import itertools
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +44,73 @@ def instances_root(data_dir: Path, workflow: str) -> Path:
 
 
 _temp_names = itertools.count()
+
+
+def _load_exchange() -> Callable[[str, str], None] | None:
+    """renameat2(RENAME_EXCHANGE) where Linux and the C library have it: swaps two names atomically."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+
+    def exchange(a: str, b: str) -> None:
+        if renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) != 0:  # AT_FDCWD, RENAME_EXCHANGE
+            errno = ctypes.get_errno()
+            raise OSError(errno, os.strerror(errno), a)
+
+    return exchange
+
+
+_exchange = _load_exchange()
+
+
+def replace_keeping_spare(
+    path: Path, spare: Path, text: str, later: Callable[[Callable[[], None]], None]
+) -> None:
+    """Replace `path` with `text` atomically without making a new inode each time.
+
+    A new inode costs the kernel 0.2-0.7 ms of CPU on the disks we measured; swapping names costs
+    tens of microseconds. The text goes into `spare` (an empty file kept beside `path`), the two
+    names are exchanged, and the spare (now holding the old text) is emptied by `later`, a second
+    on, so a reader that had just opened the old file still reads all of it. At rest the spare
+    is empty: no data block. Without renameat2, or before the spare exists, it is the classic
+    temporary file and rename; the first time, the old file is kept (linked) as the spare.
+    """
+    if _exchange is None:
+        write_atomic(path, text)
+        return
+    try:
+        fd = os.open(spare, os.O_WRONLY | os.O_TRUNC)
+    except FileNotFoundError:
+        tmp = f"{path.parent}/.{path.name}.{os.getpid()}.{next(_temp_names)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        try:
+            os.link(path, spare)
+        except FileNotFoundError:  # no old file to keep
+            pass
+        except FileExistsError:
+            pass
+        os.replace(tmp, path)
+    else:
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        _exchange(str(spare), str(path))
+    later(partial(_empty, spare))
+
+
+def _empty(path: Path) -> None:
+    try:
+        os.truncate(path, 0)
+    except FileNotFoundError:
+        pass
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -78,6 +147,7 @@ class InstanceDir:
         self.instance_json = self.path / "instance.json"
         self.journal_path = self.path / "journal.jsonl"
         self.status_json = self.path / "status.json"
+        self.status_spare = self.path / ".status.json.spare"  # see replace_keeping_spare
         self.inbox = self.path / "inbox"
         # POSIX: flock on instance.json itself (it exists from create on, so locking costs no new
         # file); filelock elsewhere writes to its lock file, so it gets a separate .lock there
@@ -118,19 +188,34 @@ class InstanceDir:
         return self._read_json(self.status_json)
 
     def _read_json(self, path: Path) -> dict[str, Any]:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-        except FileNotFoundError:
-            raise self.not_found() from None
+        for attempt in range(3):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise self.not_found() from None
+            try:
+                return json.loads(text)  # type: ignore[no-any-return]
+            except ValueError:
+                # status.json is swapped with its spare, which is emptied a second later: a
+                # reader that opened the old file and stalled that long reads it empty; again
+                if attempt == 2:
+                    raise
+                time.sleep(0.001)
+        raise AssertionError("unreachable")
 
     def write_status(self, status: dict[str, Any]) -> None:
         self.status_writer(status)()
 
-    def status_writer(self, status: dict[str, Any]) -> Callable[[], None]:
-        """The write of this status.json, encoded now, to run later (on the janitor's thread)."""
+    def status_writer(
+        self, status: dict[str, Any], later: Callable[[Callable[[], None]], None] | None = None
+    ) -> Callable[[], None]:
+        """The write of this status.json, encoded now, to run later (on the janitor's thread);
+        with `later` (the janitor's), by swapping with a spare file instead of a new one."""
         # not fsynced: the journal is the record, status.json is rebuilt from it on the next run
         text = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
-        return partial(write_atomic, self.status_json, text)
+        if later is None:
+            return partial(write_atomic, self.status_json, text)
+        return partial(replace_keeping_spare, self.status_json, self.status_spare, text, later)
 
     def read_journal(self) -> list[dict[str, Any]]:
         """Entries of the journal; a torn last line is cut off the file. JournalDamaged elsewhere."""

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger("waypost.workflows")
 
 Work = Callable[[], None]
+LATER_DELAY = 1.0  # seconds later() waits: how long a reader of a replaced file has to read it
 
 
 class Janitor:
@@ -32,6 +34,7 @@ class Janitor:
         self._closed = False
         self._busy = False  # the thread is working through a batch
         self._local: deque[tuple[Work, Callable[[], None] | None]] = deque()  # inline, on the loop
+        self._later: deque[tuple[float, Work]] = deque()  # (due on the monotonic clock, work)
 
     def submit(self, work: Work, done: Callable[[], None] | None = None, inline: bool = False) -> None:
         """Queue `work`; with `inline`, do it on the event loop instead, right after the current
@@ -44,14 +47,32 @@ class Janitor:
             here = bool(self._local) or (inline and not self._queue and not self._busy)
             if not here:
                 self._queue.append((work, done, loop))
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._work, name="waypost-janitor", daemon=True)
-                    self._thread.start()
+                self._start()
                 self._cond.notify()
         if here:  # in order: while any local work waits, everything after it waits there too
             self._local.append((work, done))
             if len(self._local) == 1:
                 loop.call_soon(self._run_local)
+
+    def later(self, work: Work, delay: float = LATER_DELAY) -> None:
+        """Run `work` on the janitor thread once `delay` seconds have passed (from any thread).
+
+        All later work has the same delay, so it comes due in the order it was asked for; at
+        close() whatever is still waiting runs at once.
+        """
+        with self._cond:
+            closed = self._closed
+            if not closed:
+                self._later.append((time.monotonic() + delay, work))
+                self._start()
+                self._cond.notify()
+        if closed:  # shutting down (this is the janitor finishing its last batch): now
+            _run(work)
+
+    def _start(self) -> None:  # under self._cond
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="waypost-janitor", daemon=True)
+            self._thread.start()
 
     def _run_local(self) -> None:
         while self._local:
@@ -72,13 +93,15 @@ class Janitor:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
-                    return
+                while not self._queue and not self._closed and not self._later_is_due():
+                    self._cond.wait(self._later[0][0] - time.monotonic() if self._later else None)
+                later = self._take_later(everything=self._closed and not self._queue)
                 batch = list(self._queue)
                 self._queue.clear()
                 self._busy = True
+                stop = self._closed and not batch
+            for work in later:
+                _run(work)
             finished: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
             for work, done, loop in batch:
                 _run(work)
@@ -91,6 +114,17 @@ class Janitor:
                     loop.call_soon_threadsafe(_run_all, callbacks)
                 except RuntimeError:  # the loop has closed: nobody is waiting any more
                     pass
+            if stop:
+                return
+
+    def _later_is_due(self) -> bool:  # under self._cond
+        return bool(self._later) and self._later[0][0] <= time.monotonic()
+
+    def _take_later(self, everything: bool) -> list[Work]:  # under self._cond
+        now, due = time.monotonic(), []
+        while self._later and (everything or self._later[0][0] <= now):
+            due.append(self._later.popleft()[1])
+        return due
 
 
 def _run(work: Work) -> None:

@@ -303,7 +303,8 @@ class Activation:
         self._queue_status(status_document(self.meta, self.state))
 
     def _queue_status(self, document: dict[str, Any]) -> None:
-        self.engine.janitor.submit(self.folder.status_writer(document), inline=self.engine.quiet())
+        janitor = self.engine.janitor
+        janitor.submit(self.folder.status_writer(document, janitor.later), inline=self.engine.quiet())
 
     async def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
         self.journal.write(entry)

@@ -5,10 +5,10 @@ thread hand-off); only the wait for the disk leaves it. One flusher thread takes
 queued since its last flush and makes them durable together: with more than one, by a single
 syncfs(2) of the data directory's filesystem (Linux), which commits all of them in one journal
 transaction; alone, by fsync of that file (a new folder: by syncfs too, one call for its files
-and directory entries). syncfs also waits for unrelated dirty data on the same filesystem; a
-run with only a few waiting steps measured no better with an fsync each (figure 1 halved). Its callers are woken with one event-loop callback
-per batch. While a flush runs, the next batch gathers, so the disk is never idle under load and
-a step never waits for more than two flushes.
+and directory entries). syncfs also waits for unrelated dirty data on the same filesystem, yet
+an fsync each for small batches measured worse (figure 1 halved). Callers are woken with one
+event-loop callback per batch. While a flush runs, the next batch gathers, so the disk is never
+idle under load and a step never waits for more than two flushes.
 
 Why one thread and not a pool: every return from a system call in a Python thread needs the GIL,
 which a busy event loop holds for up to the switch interval. A pool of threads doing one fsync
