@@ -17,10 +17,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 log = logging.getLogger("waypost.workflows")
 
 Work = Callable[[], None]
+T = TypeVar("T")
 LATER_DELAY = 1.0  # seconds later() waits: how long a reader of a replaced file has to read it
 
 
@@ -53,6 +55,29 @@ class Janitor:
             self._local.append((work, done))
             if len(self._local) == 1:
                 loop.call_soon(self._run_local)
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the janitor thread, in order with other work, and return its result."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        outcome: list[Any] = []
+
+        def work() -> None:
+            try:
+                outcome.append((True, fn()))
+            except Exception as exc:
+                outcome.append((False, exc))
+
+        def done() -> None:
+            if future.done():
+                return
+            ok, value = outcome[0]
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        self.submit(work, done)
+        return await future
 
     def later(self, work: Work, delay: float = LATER_DELAY) -> None:
         """Run `work` on the janitor thread once `delay` seconds have passed (from any thread).

@@ -95,3 +95,20 @@ def test_inline_work_runs_on_the_loop_after_the_caller_and_in_order() -> None:
     finally:
         janitor.close()
     assert events == ["caller goes on", "first", "second"]
+
+
+def test_call_returns_the_result_or_raises_the_error_of_the_work() -> None:
+    janitor = Janitor()
+
+    def broken() -> int:
+        raise ValueError("bad input")
+
+    async def main() -> None:
+        assert await janitor.call(lambda: threading.get_ident()) != threading.get_ident()
+        with pytest.raises(ValueError, match="bad input"):
+            await janitor.call(broken)
+
+    try:
+        asyncio.run(main())
+    finally:
+        janitor.close()
