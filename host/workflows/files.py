@@ -164,10 +164,12 @@ class InstanceDir:
             raise InstanceExists(
                 f"instance {self.instance_id!r} already exists in workflow {self.workflow!r}"
             ) from None
-        # the folder is new and ours, so plain writes suffice; the journal and inbox/ appear on
-        # first use (every new file or folder costs kernel time and a 4 KiB block)
+        # the folder is new and ours, so plain writes suffice. The journal is made here, empty
+        # (no data block yet), so its new inode is paid at create, off the path of the first
+        # step; inbox/ appears on first use
         _write_new(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
         _write_new(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
+        _write_new(self.journal_path, "")
 
     def exists(self) -> bool:
         return self.instance_json.exists()
