@@ -6,7 +6,8 @@ of CPU on the disks we measured, far more than a journal append. Done on the eve
 delay every other instance (when thousands wake in the same second, by seconds). Done here, by
 one thread in submission order, they use the second core, and the event loop only journals.
 Order is what keeps them correct: an instance's status.json writes land in the order they were
-made, and its lock is released only after them.
+made, and its lock is released only after them. New instances' folders are made here too when
+the loop is busy (`call`), and `later` empties status.json's spare a second after a swap.
 """
 
 from __future__ import annotations
