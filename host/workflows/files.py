@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import itertools
 import json
 import os
@@ -57,8 +58,8 @@ def _load_exchange() -> Callable[[str, str], None] | None:
 
     def exchange(a: str, b: str) -> None:
         if renameat2(-100, os.fsencode(a), -100, os.fsencode(b), 2) != 0:  # AT_FDCWD, RENAME_EXCHANGE
-            errno = ctypes.get_errno()
-            raise OSError(errno, os.strerror(errno), a)
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), a)
 
     return exchange
 
@@ -102,8 +103,21 @@ def replace_keeping_spare(
             os.write(fd, text.encode())
         finally:
             os.close(fd)
-        _exchange(str(spare), str(path))
+        try:
+            _exchange(str(spare), str(path))
+        except FileNotFoundError:  # no status.json (someone removed it): the spare becomes it
+            os.replace(spare, path)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            _disable_exchange()  # a filesystem without RENAME_EXCHANGE: the classic way from now on
+            os.replace(spare, path)
     later(partial(_empty, spare))
+
+
+def _disable_exchange() -> None:
+    global _exchange
+    _exchange = None
 
 
 def _empty(path: Path) -> None:

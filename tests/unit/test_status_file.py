@@ -37,3 +37,12 @@ def test_a_reader_of_the_old_file_keeps_its_whole_document_until_the_spare_is_em
         assert json.loads(reader.read()) == {"first": True}
     assert json.loads(path.read_text()) == {"second": True}
     assert os.path.exists(spare)
+
+
+def test_a_missing_status_json_is_written_again_from_the_spare(tmp_path: Path) -> None:
+    path, spare = tmp_path / "status.json", tmp_path / ".status.json.spare"
+    path.write_text('{"n": 0}')
+    replace_keeping_spare(path, spare, '{"n": 1}', lambda work: work())  # makes the spare
+    path.unlink()  # someone removed it
+    replace_keeping_spare(path, spare, '{"n": 2}', lambda work: work())
+    assert json.loads(path.read_text()) == {"n": 2}
