@@ -28,7 +28,7 @@ class InstanceHandle:
 
     async def status(self) -> dict[str, Any]:
         """{"status", "output", "error"} as Cloudflare returns them."""
-        doc = self._engine.status(self.workflow, self.id)
+        doc = self._engine.status(self.workflow, self.id, brief=True)
         return {"status": doc["status"], "output": doc.get("output"), "error": doc.get("error")}
 
     async def pause(self) -> None:

@@ -218,11 +218,12 @@ class Engine:
         )
         self.poke(workflow, instance_id)
 
-    def status(self, workflow: str, instance_id: str) -> dict[str, Any]:
+    def status(self, workflow: str, instance_id: str, brief: bool = False) -> dict[str, Any]:
+        """The instance's status.json document; `brief` may leave out all but status, output, error."""
         self.require(workflow)
         key = (workflow, instance_id)
         active = self._active.get(key) or self._closing.get(key)
-        document = active.visible_status() if active is not None else None
+        document = active.visible_status(brief) if active is not None else None
         if document is not None:
             return document  # loaded here: memory is ahead of a deferred status.json write
         return instances.read_status(self.data_dir, workflow, instance_id)

@@ -321,12 +321,15 @@ class Activation:
         self._final = (entry, status_document(self.meta, self.state))
         return None
 
-    def visible_status(self) -> dict[str, Any] | None:
+    def visible_status(self, brief: bool = False) -> dict[str, Any] | None:
         """The status as this activation knows it, fresher than status.json (whose writes may be
         deferred); None when status.json should answer: before the journal is read, and while a
-        final status is not yet on disk (a finished instance is never reported before it is)."""
+        final status is not yet on disk (a finished instance is never reported before it is).
+        `brief`: only status, output and error (what a binding's status() returns; polled often)."""
         if not self._opened or (self.state.status in FINAL and not self._final_durable):
             return None
+        if brief:
+            return {"status": self.state.status.value, "output": self.state.output, "error": self.state.error}
         return status_document(self.meta, self.state)
 
     def _status_on_disk(self) -> str | None:
