@@ -102,8 +102,7 @@ class Engine:
         self._wakeup = anyio.Event()
         self._group: TaskGroup | None = None
         self.stopping = False
-        self.syncer = GroupSync(self.data_dir)
-        self.syncer.solo = True  # nothing is loaded yet
+        self.syncer = GroupSync(self.data_dir, solo=self.quiet)
         self.janitor = Janitor()
         self._closing: dict[Key, Activation] = {}  # finished here; the janitor still has their files
         self._ready_after_close: set[Key] = set()
@@ -323,7 +322,6 @@ class Engine:
         folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
         activation = Activation(self, definition, folder, controls_only=controls_only)
         self._active[key] = activation
-        self.syncer.solo = len(self._active) <= 1
         if not controls_only:
             self._count(key, True)
         assert self._group is not None
@@ -337,7 +335,6 @@ class Engine:
             result = time.time() + 5
         finally:
             self._active.pop(key, None)
-            self.syncer.solo = len(self._active) <= 1
             self._count(key, False)
             self._room_freed()  # if it never opened; else once the janitor has closed it
         if result == HELD_ELSEWHERE:
@@ -391,7 +388,7 @@ class Engine:
         self.janitor.submit(release, done=closed, inline=inline)
 
     def quiet(self) -> bool:
-        """At most one instance loaded: file work is cheaper done at once than handed off."""
+        """At most one instance loaded: file work and fsyncs are cheaper done at once than handed off."""
         return len(self._active) <= 1 and not self._closing
 
     def _loaded(self) -> int:

@@ -2,7 +2,8 @@
 
 Atomicity of each operation:
 - create(): mkdir is the claim (a second create of the same id fails); then the files.
-- write_status(): temp file + os.replace, so readers see the old or the new summary, never half.
+- status_writer(): status.json swapped with an empty spare (renameat2 exchange), or temp file +
+  os.replace, so readers see the old or the new summary, never half.
 - JournalWriter.append(): one write() of a whole line on an O_APPEND descriptor; fsync when durable.
 - inbox_put(): temp name + os.rename into inbox/, so a reader never sees a half-written request;
   names sort in arrival order.
@@ -85,19 +86,11 @@ def replace_keeping_spare(
     try:
         fd = os.open(spare, os.O_WRONLY | os.O_TRUNC)
     except FileNotFoundError:
-        tmp = f"{path.parent}/.{path.name}.{os.getpid()}.{next(_temp_names)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-        try:
-            os.link(path, spare)
-        except FileNotFoundError:  # no old file to keep
+            os.link(path, spare)  # the old file stays, as the spare, instead of being freed
+        except (FileNotFoundError, FileExistsError):  # no old file to keep, or a spare already
             pass
-        except FileExistsError:
-            pass
-        os.replace(tmp, path)
+        write_atomic(path, text)
     else:
         try:
             os.write(fd, text.encode())
@@ -218,9 +211,6 @@ class InstanceDir:
                     raise
                 time.sleep(0.001)
         raise AssertionError("unreachable")
-
-    def write_status(self, status: dict[str, Any]) -> None:
-        self.status_writer(status)()
 
     def status_writer(
         self, status: dict[str, Any], later: Callable[[Callable[[], None]], None] | None = None

@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,10 @@ class _Request:
 class GroupSync:
     """`await sync(fd)` / `await sync_new(folder)` return once the data is on disk."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, solo: Callable[[], bool] = lambda: False) -> None:
+        """`solo` says whether one instance alone is loaded (then a fast fsync runs inline)."""
         self._root = root
+        self._solo = solo
         self._root_fd: int | None = None
         self._root_lock = threading.Lock()  # opened on first use, from the flusher or the loop
         self._cond = threading.Condition()
@@ -64,7 +67,6 @@ class GroupSync:
         self._closed = False
         self._in_flight = 0
         self._typical = 0.01  # moving average of one flush, seconds; starts pessimistic
-        self.solo = False  # set by the engine: only one instance is loaded
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             # a flush that finished must not wait 5 ms for a busy event loop to let it report
             sys.setswitchinterval(SWITCH_INTERVAL)
@@ -86,7 +88,7 @@ class GroupSync:
     def _inline(self) -> bool:
         # One instance stepping alone gains nothing from batching, and the thread hand-off
         # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
-        return self.solo and not self._in_flight and self._typical < INLINE_BELOW
+        return self._solo() and not self._in_flight and self._typical < INLINE_BELOW
 
     async def _enqueue(self, fd: int | None, folder: Path | None) -> None:
         # asyncio rather than anyio: the hand-back must be one call_soon_threadsafe per batch
