@@ -97,6 +97,7 @@ class Activation:
         self._running_pending = False  # loaded ahead of its wake time: "running" once it wakes
         self._final_durable = False
         self._closed = False
+        self.closing_started = False  # the engine's shutdown does not cancel an activation past this
 
     # -- entry point -------------------------------------------------------------------------------
 
@@ -115,10 +116,10 @@ class Activation:
                 result = await self._run_locked()
             finished = True
         finally:
-            with anyio.CancelScope(shield=True):  # the lock is always released, even on shutdown
-                update = self.engine.index_after(self, result) if finished else None
-                async with self._status_lock:  # after any deferred status.json write in flight
-                    await self._close(update, self._final if finished else None)
+            self.closing_started = True  # the lock is always released, even on shutdown
+            update = self.engine.index_after(self, result) if finished else None
+            async with self._status_lock:  # after any deferred status.json write in flight
+                await self._close(update, self._final if finished else None)
         return result
 
     def _open(self) -> bool | float | None:
