@@ -29,7 +29,7 @@ from typing import Any
 import anyio.to_thread
 
 from host.errors import InstanceExists, InstanceNotFound
-from host.workflows import journal
+from host.workflows import journal, jsonenc
 from host.workflows.lock import LOCK_IN_PLACE, HeldLock, try_lock
 from host.workflows.syncer import GroupSync
 
@@ -174,8 +174,8 @@ class InstanceDir:
         # the folder is new and ours, so plain writes suffice. The journal is made here, empty
         # (no data block yet), so its new inode is paid at create, off the path of the first
         # step; inbox/ appears on first use
-        _write_new(self.instance_json, json.dumps(meta, indent=2) + "\n", sync=self.durable)
-        _write_new(self.status_json, json.dumps(status, indent=2, ensure_ascii=False) + "\n")
+        _write_new(self.instance_json, jsonenc.document(meta), sync=self.durable)
+        _write_new(self.status_json, jsonenc.document(status))
         _write_new(self.journal_path, "")
 
     def exists(self) -> bool:
@@ -218,7 +218,7 @@ class InstanceDir:
         """The write of this status.json, encoded now, to run later (on the janitor's thread);
         with `later` (the janitor's), by swapping with a spare file instead of a new one."""
         # not fsynced: the journal is the record, status.json is rebuilt from it on the next run
-        text = json.dumps(status, indent=2, ensure_ascii=False) + "\n"
+        text = jsonenc.document(status)
         if later is None:
             return partial(write_atomic, self.status_json, text)
         return partial(replace_keeping_spare, self.status_json, self.status_spare, text, later)

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from host.errors import LimitExceeded
+from host.workflows.jsonenc import compact_strict
 
 ONE_MIB = 1024 * 1024
 MAX_BATCH = 100
@@ -62,14 +63,10 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex
 
 
-# built once: json.dumps with options makes a new encoder per call, and this runs per step
-_encode_strict = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
-
 def encode_json(value: Any, what: str, limit: int = ONE_MIB) -> str:
     """Encode `value` as compact JSON, refusing non-JSON values and anything over `limit` bytes."""
     try:
-        text = _encode_strict(value)
+        text = compact_strict(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be JSON-serialisable: {exc}") from None
     size = len(text.encode())

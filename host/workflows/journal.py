@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from host.workflows.jsonenc import compact
 from host.workflows.status import InstanceStatus
 
 StepKey = tuple[str, int]
@@ -30,8 +31,7 @@ class JournalDamaged(Exception):
     """A journal line other than the last cannot be read."""
 
 
-# json.dumps with options builds a new encoder on every call; a journal line is written per step
-_encode_line = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_line = compact  # a journal line is written per step
 
 
 def encode(entry: dict[str, Any], raw: dict[str, str] | None = None) -> bytes:
