@@ -10,7 +10,7 @@ import pytest
 from host.workflows import jsonenc
 
 VALUES = [
-    {"a": [1, 2.5, None, True, "é\n\"x\""], "b": {"c": {}}, "1": -0.0},
+    {"a": [1, 2.5, None, True, 'é\n"x"'], "b": {"c": {}}, "1": -0.0},
     [],
     "plain",
     12,
