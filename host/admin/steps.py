@@ -19,8 +19,9 @@ Step = dict[str, Any]
 _COUNTED = re.compile(r"^(.*)-(\d+)$")
 
 
-def read_journal(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def read_journal(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Entries of a journal file and one message per unreadable line (the torn last line is no problem)."""
+    path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

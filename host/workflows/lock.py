@@ -55,7 +55,7 @@ class _FileLockHeld:  # pragma: no cover - Windows
         self._lock.release()
 
 
-def try_lock(path: Path) -> HeldLock | None:
+def try_lock(path: str | Path) -> HeldLock | None:
     """Take the lock at `path` without waiting; None if another holder has it.
 
     FileNotFoundError when the file (POSIX) or the folder does not exist. The file is never
