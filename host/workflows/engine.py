@@ -2,8 +2,9 @@
 
 In memory: a heap of (due time, instance) built from the pending index, the activations running
 now, and per-workflow FIFO queues for the concurrency limit. A sleeping instance is one heap entry
-until hibernate_after before it is due: then it is loaded (with spare room only) and replayed up to
-its wait, so that when the time comes it only has to go on.
+until hibernate_after before it is due (earlier when many fall due together, see _lead): then it
+is loaded (with spare room only) and replayed up to its wait, so that when the time comes it only
+has to go on.
 Other processes' changes (a second host, the CLI) arrive by polling the index folders' mtimes.
 """
 
@@ -29,6 +30,7 @@ from host.workflows import instances
 from host.workflows.files import InstanceDir, instances_root
 from host.workflows.index import PendingIndex
 from host.workflows.janitor import Janitor
+from host.workflows.lock import LOCK_IN_PLACE
 from host.workflows.runner import HELD_ELSEWHERE, STILL_QUEUED, Activation
 from host.workflows.syncer import GroupSync
 
@@ -37,11 +39,14 @@ log = logging.getLogger("waypost.workflows")
 Key = tuple[str, str]
 START_BATCH = 64  # instances the scheduler starts before it lets other tasks run
 RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
+LOAD_COST = 0.0003  # seconds to load and replay one instance (measured: 0.2-0.4 ms here)
+MAX_EXTRA_LEAD = 5.0  # seconds a crowd of sleepers may be loaded ahead beyond hibernate_after
 
 
 def default_max_active() -> int:
-    """How many instances may be loaded at once: a third of the open-file limit, 64 to 16384
-    (each holds two: its lock and its journal).
+    """How many instances may be loaded at once, 64 to 16384: each holds one descriptor (its
+    journal, which is its lock; two where the lock is a separate file), and a quarter of the
+    open-file limit (at least 256) stays free for connections and short-lived files.
 
     Raises the soft limit to the hard one first, as servers that hold many files commonly do.
     """
@@ -55,7 +60,8 @@ def default_max_active() -> int:
             soft = min(wanted, 65536)
     except (ImportError, ValueError, OSError):
         soft = 1024
-    return max(64, min(16384, int(soft) // 3))
+    room = int(soft) - max(256, int(soft) // 4)
+    return max(64, min(16384, room if LOCK_IN_PLACE else room // 2))
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Engine:
         self._index_versions: dict[str, int] = {}
         self._heap: list[tuple[float, str, str]] = []
         self._due: dict[Key, float] = {}
+        self._per_second: dict[int, int] = {}  # heap entries in force, by whole second due
         self._on_disk: dict[Key, float] = {}
         self._active: dict[Key, Activation] = {}
         self._counted: set[Key] = set()
@@ -248,7 +255,11 @@ class Engine:
         current = self._due.get(key)
         if current is not None and current <= due:
             return
+        if current is not None:
+            self._uncount_due(current)
         self._due[key] = due
+        second = int(due)
+        self._per_second[second] = self._per_second.get(second, 0) + 1
         heapq.heappush(self._heap, (due, key[0], key[1]))
         if self._heap[0][0] >= due:
             self._wakeup.set()
@@ -267,12 +278,30 @@ class Engine:
             if key not in self._active:
                 self._schedule(key, due)
 
+    def _uncount_due(self, due: float) -> None:
+        second = int(due)
+        left = self._per_second[second] - 1
+        if left:
+            self._per_second[second] = left
+        else:
+            del self._per_second[second]
+
+    def _lead(self, now: float) -> float:
+        """How far ahead of their due time to load instances: hibernate_after, plus the time it
+        takes to load those due within the next MAX_EXTRA_LEAD after that (10,000 sleepers due
+        in one second need about 3 s of loading, which must be done by then)."""
+        start = int(now + self.hibernate_after)
+        seconds = range(start, start + int(MAX_EXTRA_LEAD) + 1)
+        crowd = sum(self._per_second.get(second, 0) for second in seconds)
+        return self.hibernate_after + min(MAX_EXTRA_LEAD, crowd * LOAD_COST)
+
     async def _schedule_loop(self) -> None:
         while True:
             self._admit_overflow()
             now = time.time()
+            lead = self._lead(now)
             started = 0
-            while self._heap and self._heap[0][0] <= now + self.hibernate_after:
+            while self._heap and self._heap[0][0] <= now + lead:
                 if started == START_BATCH:  # thousands due at once (a restart): let HTTP in between
                     await anyio.sleep(0)
                     started, now = 0, time.time()
@@ -285,17 +314,19 @@ class Engine:
                 if self._due.get(key) != due:
                     continue  # superseded by an earlier or later schedule
                 del self._due[key]
+                self._uncount_due(due)
                 try:
-                    self._ready(key)
+                    self._ready(key, lead)
                 except OSError:
                     log.exception("workflow %s instance %s: cannot start it; retrying in 5 s", *key)
                     self._schedule(key, now + 5)
-            delay = self._heap[0][0] - self.hibernate_after - now if self._heap else 1.0
+            delay = self._heap[0][0] - lead - now if self._heap else 1.0
             with anyio.move_on_after(min(max(delay, 0.0), 1.0)):
                 await self._wakeup.wait()
             self._wakeup = anyio.Event()
 
-    def _ready(self, key: Key) -> None:
+    def _ready(self, key: Key, lead: float | None = None) -> None:
+        """Start the instance now (or queue it); `lead`: it was loaded that far ahead at most."""
         if self.stopping:
             return  # shutting down: the instance stays due on disk for the next start
         if key in self._closing:  # its lock is still ours until the janitor releases it
@@ -323,11 +354,13 @@ class Engine:
             if folder.inbox_names():  # pause/terminate/events for a queued instance apply now
                 self._start(key, definition, controls_only=True)
             return
-        self._start(key, definition)
+        self._start(key, definition, lead=lead)
 
-    def _start(self, key: Key, definition: WorkflowDef, controls_only: bool = False) -> None:
+    def _start(
+        self, key: Key, definition: WorkflowDef, controls_only: bool = False, lead: float | None = None
+    ) -> None:
         folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
-        activation = Activation(self, definition, folder, controls_only=controls_only)
+        activation = Activation(self, definition, folder, controls_only=controls_only, lead=lead)
         self._active[key] = activation
         if not controls_only:
             self._count(key, True)
@@ -411,8 +444,9 @@ class Engine:
 
     def _room_freed(self) -> None:
         # the scheduler task starts them (this may run in a plain loop callback, where no task
-        # group can start tasks): those waiting for room, then any due within hibernate_after
-        if self._overflow or (self._heap and self._heap[0][0] <= time.time() + self.hibernate_after):
+        # group can start tasks): those waiting for room, then any due to be loaded by now
+        now = time.time()
+        if self._overflow or (self._heap and self._heap[0][0] <= now + self._lead(now)):
             self._wakeup.set()
 
     def _admit_overflow(self) -> None:

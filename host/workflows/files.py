@@ -159,9 +159,10 @@ class InstanceDir:
         self.status_json = f"{self.dir}/status.json"
         self.status_spare = f"{self.dir}/.status.json.spare"  # see replace_keeping_spare
         self.inbox = f"{self.dir}/inbox"
-        # POSIX: flock on instance.json itself (it exists from create on, so locking costs no new
-        # file); filelock elsewhere writes to its lock file, so it gets a separate .lock there
-        self.lock_path = self.instance_json if LOCK_IN_PLACE else f"{self.dir}/.lock"
+        # POSIX: flock on the journal itself (it exists from create on, so locking costs no new
+        # file, and the locked descriptor appends); filelock elsewhere writes to its lock file,
+        # so it gets a separate .lock there
+        self.lock_path = self.journal_path if LOCK_IN_PLACE else f"{self.dir}/.lock"
 
     @property
     def path(self) -> Path:
@@ -191,13 +192,9 @@ class InstanceDir:
     def not_found(self) -> InstanceNotFound:
         return InstanceNotFound(f"instance {self.instance_id!r} not found in workflow {self.workflow!r}")
 
-    def read_meta(self, lock: HeldLock | None = None) -> dict[str, Any]:
-        """instance.json (through the held lock's descriptor when it has one: one open fewer);
-        InstanceNotFound when the instance does not exist."""
-        data = lock.read() if lock is not None else None
-        if data is None:
-            return self._read_json(self.instance_json)
-        return json.loads(data)  # type: ignore[no-any-return]
+    def read_meta(self) -> dict[str, Any]:
+        """instance.json; InstanceNotFound when the instance does not exist."""
+        return self._read_json(self.instance_json)
 
     def read_status(self) -> dict[str, Any]:
         """The current summary; InstanceNotFound when the instance does not exist."""
@@ -244,28 +241,43 @@ class InstanceDir:
                 fh.truncate(good)
         return entries
 
-    def open_journal(self) -> tuple[int, list[dict[str, Any]]]:
-        """Open the journal for appending and read its entries through the same descriptor (one
-        open for both); a torn last line is cut off. JournalDamaged for damage elsewhere."""
-        try:
-            fd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        except FileNotFoundError:  # the folder went away
-            raise self.not_found() from None
+    def open_journal(self, lock: HeldLock) -> tuple[int, bool, list[dict[str, Any]]]:
+        """The journal's descriptor for appending (the lock's own where it has one), whether the
+        caller must close it, and the entries read through it; a torn last line is cut off.
+        JournalDamaged for damage elsewhere."""
+        fd = lock.fileno()
+        owned = fd is None
+        if fd is None:
+            try:
+                fd = os.open(self.journal_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # the folder went away
+                raise self.not_found() from None
         try:
             data = os.pread(fd, os.fstat(fd).st_size, 0)
             entries, good = journal.parse(data, self.journal_path)
             if good < len(data):
                 os.ftruncate(fd, good)
         except BaseException:
-            os.close(fd)
+            if owned:
+                os.close(fd)
             raise
-        return fd, entries
+        return fd, owned, entries
 
-    def reset_journal(self) -> None:
-        """Keep the old journal beside the new empty one (restart discards progress, not history)."""
-        if os.path.exists(self.journal_path) and os.path.getsize(self.journal_path):
-            os.rename(self.journal_path, f"{self.dir}/journal.{time.time_ns()}.restarted.jsonl")
-        os.close(os.open(self.journal_path, os.O_WRONLY | os.O_CREAT, 0o644))
+    def reset_journal(self, fd: int) -> None:
+        """Empty the journal open at `fd`, keeping a copy beside it (restart discards progress,
+        not history). Emptied in place, never renamed: its inode may be the instance lock."""
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        if data:
+            kept = os.open(
+                f"{self.dir}/journal.{time.time_ns()}.restarted.jsonl",
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                0o644,
+            )
+            try:
+                os.write(kept, data)  # bytes as they were, damaged lines too
+            finally:
+                os.close(kept)
+        os.ftruncate(fd, 0)
 
     # -- inbox ---------------------------------------------------------------------------------
 
@@ -310,6 +322,14 @@ class InstanceDir:
         try:
             return try_lock(self.lock_path)
         except FileNotFoundError:
+            pass
+        if not self.exists():
+            raise self.not_found()
+        # made before its journal was made at create: the journal (and lock) file appears now
+        os.close(os.open(self.lock_path, os.O_WRONLY | os.O_CREAT, 0o644))
+        try:
+            return try_lock(self.lock_path)
+        except FileNotFoundError:
             raise self.not_found() from None
 
 
@@ -323,10 +343,17 @@ class JournalWriter:
     """
 
     def __init__(
-        self, path: str | Path, durable: bool, syncer: GroupSync | None = None, fd: int | None = None
+        self,
+        path: str | Path,
+        durable: bool,
+        syncer: GroupSync | None = None,
+        fd: int | None = None,
+        owned: bool = True,
     ) -> None:
-        """Append to `path`, or to `fd` when the caller already opened it (O_APPEND)."""
+        """Append to `path`, or to `fd` when the caller already opened it (O_APPEND); `owned`
+        False: close() leaves `fd` open (it is the instance lock's, closed when that is released)."""
         self._fd = fd if fd is not None else os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._owned = owned or fd is None
         self._durable = durable
         self._syncer = syncer
         self._held: list[bytes] = []
@@ -369,9 +396,16 @@ class JournalWriter:
         else:
             await anyio.to_thread.run_sync(os.fsync, self._fd)
 
+    def fileno(self) -> int:
+        return self._fd
+
+    def write_held(self) -> None:
+        """Write any held-back line now."""
+        self._write_held()
+
     def close(self) -> None:
         self._write_held()
         with self._held_lock:
-            if self._fd >= 0:
+            if self._fd >= 0 and self._owned:
                 os.close(self._fd)
-                self._fd = -1
+            self._fd = -1

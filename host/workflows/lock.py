@@ -1,10 +1,12 @@
 """The instance lock: an exclusive, non-blocking lock on a file in the instance folder.
 
-On POSIX this is flock(2) on instance.json, the primitive filelock's UnixFileLock uses, so it
+On POSIX this is flock(2) on journal.jsonl, the primitive filelock's UnixFileLock uses, so it
 excludes any filelock user of the same path (and works across processes on one machine and on
 shared POSIX filesystems that support flock). Taken directly it costs ~6 us instead of ~200 us
 through filelock's general machinery, an activation takes one per wake-up, and locking a file
-that already exists spares creating one (~220 us on ext4). flock never changes the file.
+that already exists spares creating one (~220 us on ext4). The locked descriptor is opened for
+appending and is the one the journal is read and written through: a loaded instance holds one
+descriptor, not two. flock never changes the file.
 Elsewhere (Windows) filelock does the job, on a separate `.lock` file.
 """
 
@@ -19,14 +21,14 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-LOCK_IN_PLACE = fcntl is not None  # lock instance.json itself rather than a .lock beside it
+LOCK_IN_PLACE = fcntl is not None  # lock the journal itself rather than a .lock beside it
 
 
 class HeldLock(Protocol):
     def release(self) -> None: ...
 
-    def read(self) -> bytes | None:
-        """The locked file's content, when the lock holds it open (None: read it by path)."""
+    def fileno(self) -> int | None:
+        """The locked file, open for reading and appending (None: the lock is a separate file)."""
         ...
 
 
@@ -34,8 +36,8 @@ class _Flock:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    def read(self) -> bytes:
-        return os.pread(self._fd, os.fstat(self._fd).st_size, 0)
+    def fileno(self) -> int:
+        return self._fd
 
     def release(self) -> None:
         if self._fd >= 0:
@@ -48,8 +50,8 @@ class _FileLockHeld:  # pragma: no cover - Windows
     def __init__(self, lock: HeldLock) -> None:
         self._lock = lock
 
-    def read(self) -> None:
-        return None  # the lock is a separate file: instance.json is read by path
+    def fileno(self) -> None:
+        return None  # the lock is a separate file: the journal is opened by path
 
     def release(self) -> None:
         self._lock.release()
@@ -59,7 +61,8 @@ def try_lock(path: str | Path) -> HeldLock | None:
     """Take the lock at `path` without waiting; None if another holder has it.
 
     FileNotFoundError when the file (POSIX) or the folder does not exist. The file is never
-    removed while the instance exists (that would let two holders lock different inodes).
+    removed or renamed while the instance exists (that would let two holders lock different
+    inodes); a restart empties the journal in place.
     """
     if fcntl is None:  # pragma: no cover - Windows
         from filelock import FileLock, Timeout
@@ -70,7 +73,7 @@ def try_lock(path: str | Path) -> HeldLock | None:
         except Timeout:
             return None
         return _FileLockHeld(lock)
-    fd = os.open(path, os.O_RDONLY)  # flock needs no write access; never O_CREAT or O_TRUNC
+    fd = os.open(path, os.O_RDWR | os.O_APPEND)  # never O_CREAT or O_TRUNC
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -67,14 +67,21 @@ class Activation:
     """Runs one instance once; returns when it is finished, paused, or asleep on disk."""
 
     def __init__(
-        self, engine: Engine, definition: WorkflowDef, folder: InstanceDir, controls_only: bool = False
+        self,
+        engine: Engine,
+        definition: WorkflowDef,
+        folder: InstanceDir,
+        controls_only: bool = False,
+        lead: float | None = None,
     ) -> None:
+        """`lead`: the engine loaded it up to that long before its wake time (hibernate_after by
+        default); a sleeper loaded ahead waits that long in memory instead of hibernating again."""
         self.engine = engine
         self.controls_only = controls_only
         self.definition = definition
         self.folder = folder
         self._key = (folder.workflow, folder.instance_id)
-        self.hibernate_after = engine.hibernate_after
+        self._lead = max(lead or 0.0, engine.hibernate_after)
         self.state = ReplayState()
         self.steps_in_flight = 0
         self.pause_requested = False
@@ -134,10 +141,10 @@ class Activation:
             return None
         if lock is None:
             return HELD_ELSEWHERE
-        journal_fd: int | None = None
+        journal_fd, owned = lock.fileno(), False
         try:
-            self.meta = self.folder.read_meta(lock)
-            journal_fd, entries = self.folder.open_journal()
+            self.meta = self.folder.read_meta()
+            journal_fd, owned, entries = self.folder.open_journal(lock)
         except InstanceNotFound:
             lock.release()
             return None
@@ -146,7 +153,7 @@ class Activation:
             self._damage, entries = exc, []
         self.state = replay_state(entries)
         self.journal = JournalWriter(
-            self.folder.journal_path, self.engine.durable, self.engine.syncer, fd=journal_fd
+            self.folder.journal_path, self.engine.durable, self.engine.syncer, fd=journal_fd, owned=owned
         )
         self._inbox_at_open = self.folder.inbox_names()
         self._lock = lock
@@ -187,14 +194,10 @@ class Activation:
                 self._queue_status(status_document(self.meta, self.state))
             return None
         wake_at = self.state.wake_at
-        # loaded up to hibernate_after ahead of its wake time (the engine prefetches), so that
-        # the replay is done by then; further ahead, with nothing new arrived, it stays asleep
-        if (
-            status is InstanceStatus.WAITING
-            and wake_at
-            and wake_at > time.time() + self.hibernate_after
-            and not self._events
-        ):
+        # loaded up to its lead ahead of its wake time (the engine prefetches), so that the
+        # replay is done by then; further ahead, with nothing new arrived, it stays asleep
+        ahead = wake_at is not None and wake_at > time.time() + self._lead
+        if status is InstanceStatus.WAITING and ahead and not self._events:
             return wake_at
         if self.controls_only:
             return STILL_QUEUED
@@ -266,6 +269,12 @@ class Activation:
                 InstanceStatus.ERRORED, error={"name": type(exc).__name__, "message": str(exc)}
             )
         return await self._finish(InstanceStatus.COMPLETE, output=output)
+
+    @property
+    def hibernate_after(self) -> float:
+        """How long a wait may last in memory: up to the lead for a sleeper loaded ahead of time,
+        until it journals anything new."""
+        return self._lead if self._running_pending else self.engine.hibernate_after
 
     # -- status ------------------------------------------------------------------------------------
 
@@ -340,9 +349,8 @@ class Activation:
             return None
 
     async def _restart(self) -> float:
-        self.journal.close()
-        self.folder.reset_journal()
-        self.journal = JournalWriter(self.folder.journal_path, self.engine.durable, self.engine.syncer)
+        self.journal.write_held()
+        self.folder.reset_journal(self.journal.fileno())
         self.state = ReplayState()
         await self._set_status(InstanceStatus.QUEUED, durable=True)
         return time.time()

@@ -32,7 +32,7 @@ def test_a_sleeper_is_loaded_ahead_and_wakes_no_earlier_than_due(tmp_path: Path)
         iid = flows.create([["sleep", "nap", "3 seconds"], ["do", "after"]])
         sleep = wait_for(lambda: [e for e in flows.journal(iid) if e["type"] == "sleep"])[0]
         flows.wait_status(iid, "waiting")
-        lock = flows.instance_dir(iid) / "instance.json"
+        lock = flows.instance_dir(iid) / "journal.jsonl"
         # hibernated first (3 s > hibernate_after), then held again before the wake time
         wait_for(lambda: not _locked_by_someone(lock), timeout=sleep["until"] - time.time() - 1.2)
         wait_for(lambda: _locked_by_someone(lock), timeout=sleep["until"] - time.time())

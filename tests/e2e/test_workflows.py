@@ -132,10 +132,16 @@ def test_terminate_cancels_a_running_step(flows: Flows) -> None:
 def test_restart_runs_again_from_the_start_with_the_same_params(flows: Flows) -> None:
     iid = flows.create([["do", "a"]], "again")
     flows.wait_status(iid, "complete")
+    journal = flows.instance_dir(iid) / "journal.jsonl"
+    inode = journal.stat().st_ino
     assert flows.action(iid, "restart").status_code == 200
     wait_for(lambda: len(flows.runs(iid, "a")) == 2)
     assert flows.wait_status(iid, "complete")["output"] == ["a done"]
-    assert list(flows.instance_dir(iid).glob("journal.*.restarted.jsonl"))  # old history kept
+    kept = list(flows.instance_dir(iid).glob("journal.*.restarted.jsonl"))  # old history kept
+    assert len(kept) == 1 and '"status":"complete"' in kept[0].read_text()
+    # emptied in place, not replaced: the journal is the instance lock, one inode for good
+    assert journal.stat().st_ino == inode
+    assert [e["status"] for e in flows.journal(iid) if e["type"] == "status"][0] == "queued"
 
 
 def test_resume_of_a_running_instance_is_an_error(flows: Flows) -> None:
