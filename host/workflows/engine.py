@@ -11,6 +11,7 @@ Other processes' changes (a second host, the CLI) arrive by polling the index fo
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import logging
 import time
@@ -41,6 +42,20 @@ START_BATCH = 64  # instances the scheduler starts before it lets other tasks ru
 RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
 LOAD_COST = 0.0003  # seconds to load and replay one instance (measured: 0.2-0.4 ms here)
 MAX_EXTRA_LEAD = 5.0  # seconds a crowd of sleepers may be loaded ahead beyond hibernate_after
+GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest generation
+
+
+def tune_gc() -> None:
+    """Collect young objects every GC_YOUNG_THRESHOLD allocations instead of Python's 700.
+
+    A loaded instance is about 55 objects (its coroutine chain, task, timers, replay state); with
+    thousands loaded, the default thresholds spent 3 of 5 seconds of the event loop in the cyclic
+    collector while 10,000 sleepers woke, in pauses of up to 0.46 s. Raised, it was 0.75 s. A
+    process that tuned or disabled the collector itself is left as it is.
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def default_max_active() -> int:
@@ -107,6 +122,7 @@ class Engine:
         self._overflow: deque[Key] = deque()
         self._overflowing: set[Key] = set()
         self.max_active = max_active or default_max_active()
+        tune_gc()
         self._wakeup = anyio.Event()
         self._group: TaskGroup | None = None
         self._tasks: dict[asyncio.Task[None], Activation] = {}  # plain asyncio tasks, see _start

@@ -1,0 +1,30 @@
+"""Process-wide settings the engine makes for many loaded instances, and the ones it leaves alone."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from host.workflows.engine import GC_YOUNG_THRESHOLD, tune_gc
+
+
+@pytest.fixture
+def thresholds() -> Iterator[None]:
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_the_youngest_generation_is_collected_less_often(thresholds: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    tune_gc()
+    assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+
+
+@pytest.mark.parametrize("own", [(0, 10, 10), (100_000, 5, 5)])
+def test_a_collector_tuned_by_the_process_is_left_alone(thresholds: None, own: tuple[int, int, int]) -> None:
+    gc.set_threshold(*own)
+    tune_gc()
+    assert gc.get_threshold() == own
