@@ -51,3 +51,28 @@ def test_a_lone_caller_with_a_bad_descriptor_gets_the_error(tmp_path: Path) -> N
         asyncio.run(main())
     finally:
         syncer.close()
+
+
+def test_a_big_flush_resumes_its_waiters_a_few_per_loop_turn(tmp_path: Path) -> None:
+    """So that a timer falling due meanwhile (a sleeper's wake-up) is not queued behind them all."""
+    from host.workflows.syncer import RESUME_PER_TURN
+
+    syncer = GroupSync(tmp_path)
+    waiters = RESUME_PER_TURN * 3 + 1
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = [loop.create_future() for _ in range(waiters)]
+        seen: list[int] = []
+        syncer._resume([(future, None) for future in futures])  # what the flusher hands back
+        for _ in range(5):
+            seen.append(sum(future.done() for future in futures))
+            await asyncio.sleep(0)  # one loop turn
+        return seen
+
+    try:
+        seen = asyncio.run(main())
+    finally:
+        syncer.close()
+    per = RESUME_PER_TURN
+    assert seen == [per, 2 * per, 3 * per, waiters, waiters]
