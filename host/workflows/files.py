@@ -358,13 +358,20 @@ class JournalWriter:
         self._syncer = syncer
         self._held: list[bytes] = []
         self._held_lock = threading.Lock()  # the close runs on a worker thread
+        self._held_timer = False  # a _write_held_soon is scheduled
 
     def hold(self, entry: dict[str, Any]) -> None:
-        """Keep `entry` to be written with the next line, or by itself after START_WRITE_DELAY."""
+        """Keep `entry` to be written with the next line, or by itself within START_WRITE_DELAY."""
         entry.setdefault("t", time.time())
         with self._held_lock:
             self._held.append(journal.encode(entry))
-        asyncio.get_running_loop().call_later(START_WRITE_DELAY, self._write_held)
+        if not self._held_timer:  # one timer per journal at a time, not one per step
+            self._held_timer = True
+            asyncio.get_running_loop().call_later(START_WRITE_DELAY, self._write_held_soon)
+
+    def _write_held_soon(self) -> None:
+        self._held_timer = False
+        self._write_held()
 
     def _take_held(self) -> bytes:
         with self._held_lock:

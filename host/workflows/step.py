@@ -114,8 +114,7 @@ class WorkflowStep:
             return decorate
         if not isinstance(name, str):
             raise ValueError("step.do(name, callback): name must be a string")
-        check_step_name(name)
-        return self._run(name, step_config, callback, (), {})
+        return self._run(name, step_config, callback, (), {})  # _key checks the name
 
     async def _run(
         self,
