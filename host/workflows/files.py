@@ -66,6 +66,10 @@ def _load_exchange() -> Callable[[str, str], None] | None:
 
 
 _exchange = _load_exchange()
+# Held while a spare is written and swapped, and while one is emptied: the swap may run on the
+# event loop (a lone instance) while the janitor thread empties an earlier swap's spare, and an
+# emptying that lands between the write and the swap would swap in an empty status.json.
+_spare_lock = threading.Lock()
 
 
 def replace_keeping_spare(
@@ -83,28 +87,29 @@ def replace_keeping_spare(
     if _exchange is None:
         write_atomic(path, text)
         return
-    try:
-        fd = os.open(spare, os.O_WRONLY | os.O_TRUNC)
-    except FileNotFoundError:
+    with _spare_lock:
         try:
-            os.link(path, spare)  # the old file stays, as the spare, instead of being freed
-        except (FileNotFoundError, FileExistsError):  # no old file to keep, or a spare already
-            pass
-        write_atomic(path, text)
-    else:
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
-        try:
-            _exchange(str(spare), str(path))
-        except FileNotFoundError:  # no status.json (someone removed it): the spare becomes it
-            os.replace(spare, path)
-        except OSError as exc:
-            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                raise
-            _disable_exchange()  # a filesystem without RENAME_EXCHANGE: the classic way from now on
-            os.replace(spare, path)
+            fd = os.open(spare, os.O_WRONLY | os.O_TRUNC)
+        except FileNotFoundError:
+            try:
+                os.link(path, spare)  # the old file stays, as the spare, instead of being freed
+            except (FileNotFoundError, FileExistsError):  # no old file to keep, or a spare already
+                pass
+            write_atomic(path, text)
+        else:
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+            try:
+                _exchange(str(spare), str(path))
+            except FileNotFoundError:  # no status.json (someone removed it): the spare becomes it
+                os.replace(spare, path)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                    raise
+                _disable_exchange()  # a filesystem without RENAME_EXCHANGE: the classic way from now on
+                os.replace(spare, path)
     later(partial(_empty, spare))
 
 
@@ -114,10 +119,11 @@ def _disable_exchange() -> None:
 
 
 def _empty(path: str | Path) -> None:
-    try:
-        os.truncate(path, 0)
-    except FileNotFoundError:
-        pass
+    with _spare_lock:
+        try:
+            os.truncate(path, 0)
+        except FileNotFoundError:
+            pass
 
 
 def write_atomic(path: str | Path, text: str) -> None:

@@ -46,3 +46,29 @@ def test_a_missing_status_json_is_written_again_from_the_spare(tmp_path: Path) -
     path.unlink()  # someone removed it
     replace_keeping_spare(path, spare, '{"n": 2}', lambda work: work())
     assert json.loads(path.read_text()) == {"n": 2}
+
+
+def test_emptying_the_spare_on_another_thread_never_empties_status_json(tmp_path: Path) -> None:
+    """The janitor thread empties spares while a lone instance writes status.json on the event loop."""
+    import queue
+    import threading
+
+    path, spare = tmp_path / "status.json", tmp_path / ".status.json.spare"
+    path.write_text("{}")
+    pending: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+
+    def janitor() -> None:  # runs each delayed emptying as soon as it is asked for
+        while (work := pending.get()) is not None:
+            work()
+
+    thread = threading.Thread(target=janitor)
+    thread.start()
+    try:
+        empty = 0
+        for n in range(1000):
+            replace_keeping_spare(path, spare, json.dumps({"n": n}), pending.put)
+            empty += path.stat().st_size == 0
+    finally:
+        pending.put(None)
+        thread.join()
+    assert empty == 0
