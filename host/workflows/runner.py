@@ -151,6 +151,9 @@ class Activation:
         except JournalDamaged as exc:
             self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
             self._damage, entries = exc, []
+        except BaseException:  # unreadable instance.json, EMFILE...: the next try must find it unlocked
+            lock.release()
+            raise
         self.state = replay_state(entries)
         self.journal = JournalWriter(
             self.folder.journal_path, self.engine.durable, self.engine.syncer, fd=journal_fd, owned=owned
