@@ -375,6 +375,8 @@ class Engine:
     def _start(
         self, key: Key, definition: WorkflowDef, controls_only: bool = False, lead: float | None = None
     ) -> None:
+        if self.stopping:  # a slot freed by shutdown's cancellations: the instance waits on disk
+            return
         folder = InstanceDir(self.data_dir, key[0], key[1], self.durability)
         activation = Activation(self, definition, folder, controls_only=controls_only, lead=lead)
         self._active[key] = activation
