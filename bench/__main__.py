@@ -453,8 +453,8 @@ class Bench:
                 p,
             )
         )
-        # kept until the whole work folder goes at the end: deleting 500,000 files here made the
-        # file creation in the next figure several times slower on the disk we measured (ext4)
+        # kept until the whole work folder goes at the end: deleting 500,000 files here made file
+        # creation in the next figure several times slower on the disk we measured (ext4)
 
     empty_rss = 0.0
 
