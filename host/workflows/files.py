@@ -250,19 +250,6 @@ class InstanceDir:
             return partial(write_atomic, self.status_json, text)
         return partial(replace_keeping_spare, self.status_json, self.status_spare, text, later)
 
-    def read_journal(self) -> list[dict[str, Any]]:
-        """Entries of the journal; a torn last line is cut off the file. JournalDamaged elsewhere."""
-        try:
-            with open(self.journal_path, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            return []
-        entries, good = journal.parse(data, self.journal_path)
-        if good < len(data):
-            with open(self.journal_path, "r+b") as fh:
-                fh.truncate(good)
-        return entries
-
     def open_journal(self, lock: HeldLock) -> tuple[int, bool, list[dict[str, Any]]]:
         """The journal's descriptor for appending (the lock's own where it has one), whether the
         caller must close it, and the entries read through it; a torn last line is cut off.
@@ -393,14 +380,15 @@ class JournalWriter:
 
     def _write_held_soon(self) -> None:
         self._held_timer = False
-        self._write_held()
+        self.write_held()
 
     def _take_held(self) -> bytes:
         with self._held_lock:
             held, self._held = self._held, []
         return b"".join(held)
 
-    def _write_held(self) -> None:
+    def write_held(self) -> None:
+        """Write any held-back line now."""
         # under the lock: close() on a worker thread must not close the descriptor mid-write
         with self._held_lock:
             held, self._held = self._held, []
@@ -428,12 +416,8 @@ class JournalWriter:
     def fileno(self) -> int:
         return self._fd
 
-    def write_held(self) -> None:
-        """Write any held-back line now."""
-        self._write_held()
-
     def close(self) -> None:
-        self._write_held()
+        self.write_held()
         with self._held_lock:
             if self._fd >= 0 and self._owned:
                 os.close(self._fd)
