@@ -19,6 +19,21 @@ import httpx
 T = TypeVar("T")
 
 
+def locked_by_someone(path: Path) -> bool:
+    """Whether an instance lock (flock) is held on `path`, by another process or this one: our
+    own open is a new open file description, so it conflicts with any other holder. POSIX only."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops our lock at once, if we got it
+    return False
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -3,24 +3,11 @@ when the time comes; loading it early writes nothing and never wakes it early.""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from pathlib import Path
 
-from tests.helpers import wait_for
+from tests.helpers import locked_by_someone, wait_for
 from tests.workflow_helpers import FLOWS, Flows, flows_deployment, serve_flows
-
-
-def _locked_by_someone(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops our lock at once, if we got it
-    return False
 
 
 def test_a_sleeper_is_loaded_ahead_and_wakes_no_earlier_than_due(tmp_path: Path) -> None:
@@ -34,8 +21,8 @@ def test_a_sleeper_is_loaded_ahead_and_wakes_no_earlier_than_due(tmp_path: Path)
         flows.wait_status(iid, "waiting")
         lock = flows.instance_dir(iid) / "journal.jsonl"
         # hibernated first (3 s > hibernate_after), then held again before the wake time
-        wait_for(lambda: not _locked_by_someone(lock), timeout=sleep["until"] - time.time() - 1.2)
-        wait_for(lambda: _locked_by_someone(lock), timeout=sleep["until"] - time.time())
+        wait_for(lambda: not locked_by_someone(lock), timeout=sleep["until"] - time.time() - 1.2)
+        wait_for(lambda: locked_by_someone(lock), timeout=sleep["until"] - time.time())
         assert time.time() < sleep["until"]
         flows.wait_status(iid, "complete")
     journal = flows.journal(iid)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -14,22 +12,12 @@ import pytest
 from host.workflows import instances
 from host.workflows.engine import Engine, WorkflowDef
 from host.workflows.entrypoint import WorkflowEntrypoint
+from tests.helpers import locked_by_someone
 
 
 class Nothing(WorkflowEntrypoint):
     async def run(self, event, step):  # type: ignore[no-untyped-def]
         return None
-
-
-def _locked(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # a new open file description: conflicts with any other holder, even ours
-    return False
 
 
 def test_an_unreadable_instance_json_leaves_the_instance_unlocked(
@@ -46,7 +34,7 @@ def test_an_unreadable_instance_json_leaves_the_instance_unlocked(
             while "failed running it" not in caplog.text:
                 assert time.monotonic() < deadline, "the engine never tried the instance"
                 await asyncio.sleep(0.01)
-            return _locked(folder / "journal.jsonl")
+            return locked_by_someone(folder / "journal.jsonl")
 
     with caplog.at_level(logging.ERROR, logger="waypost.workflows"):
         assert asyncio.run(main()) is False
