@@ -23,6 +23,7 @@ import anyio
 import anyio.to_thread
 
 from host.errors import EngineSignal, NondeterminismError, NonRetryableError, StepError, WaitTimeoutError
+from host.workflows import timeouts
 from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
 from host.workflows.ids import check_event_type, check_step_name, encode_json
 from host.workflows.journal import StepKey, StepRecord
@@ -185,9 +186,9 @@ class WorkflowStep:
         act.steps_in_flight += 1
         try:
             try:
-                # asyncio's own timeout: a third of the cost of an anyio cancel scope, on every step
-                async with asyncio.timeout(cfg.timeout):
-                    result = await _call(callback, ctx, args, kwargs)
+                # asyncio's own timeout (a third of an anyio cancel scope's cost), armed only if
+                # the callback waits for something
+                result = await timeouts.within(_call(callback, ctx, args, kwargs), cfg.timeout)
             except TimeoutError as exc:
                 if not _timed_out(exc):
                     raise  # the callback's own TimeoutError: an ordinary failure
@@ -207,7 +208,9 @@ class WorkflowStep:
             return describe_error(exc), False
         finally:
             act.steps_in_flight -= 1
-        entry = {"type": "step_done", "name": key[0], "count": key[1], "result": json.loads(text)}
+        # the result as JSON gives it back (a tuple becomes a list); a plain scalar already is
+        value = result if type(result) in _JSON_SCALARS else json.loads(text)
+        entry = {"type": "step_done", "name": key[0], "count": key[1], "result": value}
         await act.record(entry, raw={"result": text})
         act.checkpoint()
         return None, False
@@ -288,6 +291,9 @@ class WorkflowStep:
                     f"step.wait_for_event {name!r}: no {event_type!r} event before the timeout"
                 )
             await act.wait_for_inbox(timeout_at, linger_until, waiting_for=f"event {event_type!r}")
+
+
+_JSON_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 def _timed_out(exc: TimeoutError) -> bool:
