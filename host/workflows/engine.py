@@ -28,12 +28,14 @@ from anyio.abc import TaskGroup
 
 from host.errors import WorkflowNotFound
 from host.workflows import instances
-from host.workflows.files import InstanceDir, instances_root
+from host.workflows.delays import FixedDelay
+from host.workflows.files import START_WRITE_DELAY, InstanceDir, instances_root
 from host.workflows.index import PendingIndex
 from host.workflows.janitor import Janitor
 from host.workflows.lock import LOCK_IN_PLACE
-from host.workflows.runner import HELD_ELSEWHERE, STILL_QUEUED, Activation
+from host.workflows.runner import HELD_ELSEWHERE, STATUS_WRITE_DELAY, STILL_QUEUED, Activation
 from host.workflows.syncer import GroupSync
+from host.workflows.wakes import WakeBoard
 
 log = logging.getLogger("waypost.workflows")
 
@@ -127,8 +129,11 @@ class Engine:
         self._group: TaskGroup | None = None
         self._tasks: dict[asyncio.Task[None], Activation] = {}  # plain asyncio tasks, see _start
         self.stopping = False
-        self.syncer = GroupSync(self.data_dir, solo=self.quiet)
-        self.janitor = Janitor()
+        self.wakes = WakeBoard()  # loaded sleepers' wake times: a due one goes before other work
+        self.status_later = FixedDelay(STATUS_WRITE_DELAY)  # deferred status.json writes
+        self.held_later = FixedDelay(START_WRITE_DELAY)  # held-back journal lines
+        self.syncer = GroupSync(self.data_dir, solo=self.quiet, hold_back=self.wakes.overdue)
+        self.janitor = Janitor(yield_to=self.wakes.overdue)
         self._closing: dict[Key, Activation] = {}  # finished here; the janitor still has their files
         self._ready_after_close: set[Key] = set()
 

@@ -30,6 +30,7 @@ import anyio.to_thread
 
 from host.errors import InstanceExists, InstanceNotFound
 from host.workflows import journal, jsonenc
+from host.workflows.delays import FixedDelay
 from host.workflows.lock import LOCK_IN_PLACE, HeldLock, try_lock
 from host.workflows.syncer import GroupSync
 
@@ -358,9 +359,11 @@ class JournalWriter:
         syncer: GroupSync | None = None,
         fd: int | None = None,
         owned: bool = True,
+        held_later: FixedDelay | None = None,
     ) -> None:
         """Append to `path`, or to `fd` when the caller already opened it (O_APPEND); `owned`
-        False: close() leaves `fd` open (it is the instance lock's, closed when that is released)."""
+        False: close() leaves `fd` open (it is the instance lock's, closed when that is released).
+        `held_later`: a shared START_WRITE_DELAY queue for held lines (else a loop timer each)."""
         self._fd = fd if fd is not None else os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._owned = owned or fd is None
         self._durable = durable
@@ -368,6 +371,7 @@ class JournalWriter:
         self._held: list[bytes] = []
         self._held_lock = threading.Lock()  # the close runs on a worker thread
         self._held_timer = False  # a _write_held_soon is scheduled
+        self._held_later = held_later
 
     def hold(self, entry: dict[str, Any]) -> None:
         """Keep `entry` to be written with the next line, or by itself within START_WRITE_DELAY."""
@@ -376,7 +380,10 @@ class JournalWriter:
             self._held.append(journal.encode(entry))
         if not self._held_timer:  # one timer per journal at a time, not one per step
             self._held_timer = True
-            asyncio.get_running_loop().call_later(START_WRITE_DELAY, self._write_held_soon)
+            if self._held_later is not None:
+                self._held_later.call(self._write_held_soon)
+            else:
+                asyncio.get_running_loop().call_later(START_WRITE_DELAY, self._write_held_soon)
 
     def _write_held_soon(self) -> None:
         self._held_timer = False
@@ -406,10 +413,11 @@ class JournalWriter:
         if self._durable:
             await self.flush()
 
-    async def flush(self) -> None:
-        """Wait until everything written so far is on disk (group commit when a syncer is given)."""
+    async def flush(self, last: bool = False) -> None:
+        """Wait until everything written so far is on disk (group commit when a syncer is given);
+        `last`: the instance's final status, which yields to steps under load."""
         if self._syncer is not None:
-            await self._syncer.sync(self._fd)
+            await self._syncer.sync(self._fd, last)
         else:
             await anyio.to_thread.run_sync(os.fsync, self._fd)
 

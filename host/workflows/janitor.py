@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from host.workflows.wakes import give_way
+
 log = logging.getLogger("waypost.workflows")
 
 Work = Callable[[], None]
@@ -30,7 +32,10 @@ LATER_DELAY = 1.0  # seconds later() waits: how long a reader of a replaced file
 class Janitor:
     """`submit(work, done)`: run `work` on the janitor thread, then `done` on the event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, yield_to: Callable[[], bool] = lambda: False) -> None:
+        """`yield_to`: whether the event loop has urgent work (a sleeper due), which the thread
+        leaves the GIL to before each piece of work (see wakes.give_way)."""
+        self._yield_to = yield_to
         self._queue: deque[tuple[Work, Callable[[], None] | None, asyncio.AbstractEventLoop | None]] = deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -130,6 +135,7 @@ class Janitor:
                 _run(work)
             finished: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
             for work, done, loop in batch:
+                give_way(self._yield_to)
                 _run(work)
                 if done is not None and loop is not None:
                     finished.setdefault(loop, []).append(done)

@@ -86,7 +86,8 @@ class Activation:
         self.steps_in_flight = 0
         self.pause_requested = False
         self.evict: str | None = None
-        self._signal = asyncio.Event()
+        self._signal = asyncio.Event()  # set by a wait's deadline, or with _poked by news
+        self._poked = False
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._seen: set[str] = set()
         self._executing = False
@@ -156,7 +157,12 @@ class Activation:
             raise
         self.state = replay_state(entries)
         self.journal = JournalWriter(
-            self.folder.journal_path, self.engine.durable, self.engine.syncer, fd=journal_fd, owned=owned
+            self.folder.journal_path,
+            self.engine.durable,
+            self.engine.syncer,
+            fd=journal_fd,
+            owned=owned,
+            held_later=self.engine.held_later,
         )
         self._inbox_at_open = self.folder.inbox_names()
         self._lock = lock
@@ -292,15 +298,14 @@ class Activation:
             await self._persist_status(entry, document, durable)
 
     def _note_status(self, status: InstanceStatus, **fields: Any) -> None:
-        """Journal a status change now; status.json follows after STATUS_WRITE_DELAY if it still holds."""
+        """Journal a status change (with the next line, at most START_WRITE_DELAY later: one
+        write instead of two); status.json follows after STATUS_WRITE_DELAY if it still holds."""
         self._running_pending = False
         entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
         self.state.apply(entry)
         self._status_version += 1
-        self.journal.write(entry)
-        asyncio.get_running_loop().call_later(
-            STATUS_WRITE_DELAY, self._write_status_if_current, self._status_version
-        )
+        self.journal.hold(entry)
+        self.engine.status_later.call(self._write_status_if_current, self._status_version)
 
     def _wake(self) -> None:
         """Before journalling anything new: a prefetched instance is running from here on."""
@@ -313,6 +318,9 @@ class Activation:
         # A newer status (its own write is under way or done) or a closed activation skips it.
         if version != self._status_version or self._closed:
             return
+        if self.engine.wakes.overdue():  # sleepers are due: this can wait, and may not be needed
+            self.engine.status_later.call(self._write_status_if_current, version)
+            return
         self._queue_status(status_document(self.meta, self.state))
 
     def _queue_status(self, document: dict[str, Any]) -> None:
@@ -321,9 +329,10 @@ class Activation:
 
     async def _persist_status(self, entry: dict[str, Any], document: dict[str, Any], durable: bool) -> None:
         self.journal.write(entry)
+        final = entry["status"] in FINAL_VALUES
         if durable and self.engine.durable:
-            await self.journal.flush()
-        self._final_durable = entry["status"] in FINAL_VALUES
+            await self.journal.flush(last=final)
+        self._final_durable = final
         self._queue_status(document)
 
     async def _finish(self, status: InstanceStatus, **fields: Any) -> float | None:
@@ -411,23 +420,28 @@ class Activation:
         self.engine.instance_waiting(self, True)
         if not self._running_pending:  # a prefetched instance is already waiting on disk
             self._note_status(InstanceStatus.WAITING, waiting_for=waiting_for)
+        due: list[bool] = []
+
+        def time_up() -> None:
+            due.append(True)
+            self._signal.set()
+
+        # the engine's wake board keeps the deadline (one loop timer for all waiting instances)
+        wake = self.engine.wakes.expect(deadline, time_up)
         try:
             while True:
-                remaining = deadline - time.time()
-                if remaining <= 0:
-                    break
-                try:
-                    async with asyncio.timeout(remaining):
-                        await self._signal.wait()
-                except TimeoutError:
-                    pass
-                if self._signal.is_set():
-                    self._signal.clear()
+                if self._poked:  # something new in inbox/, or a pause asked for
+                    self._poked = False
                     await self.drain_inbox()
                     self.checkpoint()
                     if until_signal:
                         break
+                if due:
+                    break
+                self._signal.clear()
+                await self._signal.wait()
         finally:
+            self.engine.wakes.woke(wake)
             self.engine.instance_waiting(self, False)
         self._note_status(InstanceStatus.RUNNING)
 
@@ -443,9 +457,14 @@ class Activation:
 
     # -- inbox -------------------------------------------------------------------------------------
 
+    def _poke(self) -> None:
+        """Wake a wait in progress to look at the inbox and the pause flag."""
+        self._poked = True
+        self._signal.set()
+
     def notify(self) -> None:
         """Something new is in inbox/ (called by the engine)."""
-        self._signal.set()
+        self._poke()
         if self._executing:
             # controls take effect now even while a step runs (pause -> waitingForPause, terminate)
             self.engine.spawn(self.drain_inbox)
@@ -495,7 +514,7 @@ class Activation:
             self.pause_requested = True
             if self.steps_in_flight:
                 await self._set_status(InstanceStatus.WAITING_FOR_PAUSE)
-            self._signal.set()
+            self._poke()
         elif action == "resume" and status is InstanceStatus.PAUSED:
             await self._set_status(InstanceStatus.QUEUED)
         if self.evict and self._scope is not None:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from host.workflows.wakes import give_way
+
 INLINE_BELOW = 0.001  # an fsync that usually takes less than this may run on the event loop
 SYNCFS_FROM = 2  # requests in a batch from which one syncfs replaces an fsync each
 SWITCH_INTERVAL = 0.0005  # seconds; the GIL hand-off a finished flush waits for at most
@@ -52,15 +54,23 @@ class _Request:
     fd: int | None  # a file whose written data must reach the disk
     folder: Path | None  # a new instance folder: its files and its entry in the parent
     future: asyncio.Future[None] = field(repr=False)
+    last: bool = False  # an instance's final flush: its waiter resumes after the others
 
 
 class GroupSync:
     """`await sync(fd)` / `await sync_new(folder)` return once the data is on disk."""
 
-    def __init__(self, root: Path, solo: Callable[[], bool] = lambda: False) -> None:
-        """`solo` says whether one instance alone is loaded (then a fast fsync runs inline)."""
+    def __init__(
+        self,
+        root: Path,
+        solo: Callable[[], bool] = lambda: False,
+        hold_back: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """`solo` says whether one instance alone is loaded (then a fast fsync runs inline);
+        `hold_back` whether a timer is overdue (then no waiter resumes before it has run)."""
         self._root = root
         self._solo = solo
+        self._hold_back = hold_back
         self._root_fd: int | None = None
         self._root_lock = threading.Lock()  # opened on first use, from the flusher or the loop
         self._cond = threading.Condition()
@@ -69,17 +79,21 @@ class GroupSync:
         self._closed = False
         self._in_flight = 0
         self._typical = 0.01  # moving average of one flush, seconds; starts pessimistic
-        self._to_resume: deque[tuple[asyncio.Future[None], OSError | None]] = deque()  # loop side
+        # loop side: waiters whose flush is done; final flushes' waiters (`last`) go after the rest
+        self._to_resume: deque[tuple[asyncio.Future[None], OSError | None]] = deque()
+        self._to_finish: deque[tuple[asyncio.Future[None], OSError | None]] = deque()
+        self._pumping = False  # a _resume_some is scheduled
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             # a flush that finished must not wait 5 ms for a busy event loop to let it report
             sys.setswitchinterval(SWITCH_INTERVAL)
 
-    async def sync(self, fd: int) -> None:
-        """Return once what was written to `fd` is on disk."""
+    async def sync(self, fd: int, last: bool = False) -> None:
+        """Return once what was written to `fd` is on disk; `last`: the instance's final flush,
+        resumed after the steps whose flush finished with it (see _resume)."""
         if self._inline():
             self._flush_one(fd, None)
             return
-        await self._enqueue(fd, None)
+        await self._enqueue(fd, None, last)
 
     async def sync_new(self, folder: Path) -> None:
         """Return once a newly made instance folder (its files and its name) is on disk."""
@@ -93,12 +107,12 @@ class GroupSync:
         # costs as much as a fast disk's fsync. A slow disk (an SD card) never takes this path.
         return self._solo() and not self._in_flight and self._typical < INLINE_BELOW
 
-    async def _enqueue(self, fd: int | None, folder: Path | None) -> None:
+    async def _enqueue(self, fd: int | None, folder: Path | None, last: bool = False) -> None:
         # asyncio rather than anyio: the hand-back must be one call_soon_threadsafe per batch
         future = asyncio.get_running_loop().create_future()
         self._in_flight += 1  # touched on the event loop only
         with self._cond:
-            self._queue.append(_Request(fd, folder, future))
+            self._queue.append(_Request(fd, folder, future, last))
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="waypost-fsync", daemon=True)
                 self._worker.start()
@@ -108,25 +122,39 @@ class GroupSync:
         finally:
             self._in_flight -= 1
 
-    def _resume(self, done: list[tuple[asyncio.Future[None], OSError | None]]) -> None:
+    def _resume(self, done: list[tuple[asyncio.Future[None], OSError | None, bool]]) -> None:
         """On the event loop: resume the steps whose flush finished, RESUME_PER_TURN per turn.
 
         Resuming one costs the rest of its activation (~0.1-0.2 ms). A flush under load answers
         hundreds at once; resumed together they would hold the loop for tens of milliseconds,
         and a sleeper falling due meanwhile (its timer is queued behind them) would wake that
         late. In chunks, timers due between two chunks run first; the total work is the same.
+        Under load the order is: a sleeper that is due, then steps that wait for their result to
+        be durable, then instances that only have their final status left to close.
         """
-        idle = not self._to_resume
-        self._to_resume.extend(done)
-        if idle:
+        for future, error, last in done:
+            (self._to_finish if last else self._to_resume).append((future, error))
+        if not self._pumping:
+            self._pumping = True
             self._resume_some()
 
     def _resume_some(self) -> None:
-        for _ in range(min(RESUME_PER_TURN, len(self._to_resume))):
-            future, error = self._to_resume.popleft()
-            _settle(future, error)
         if self._to_resume:
-            self._to_resume[0][0].get_loop().call_soon(self._resume_some)
+            loop = self._to_resume[0][0].get_loop()
+        elif self._to_finish:
+            loop = self._to_finish[0][0].get_loop()
+        else:
+            self._pumping = False
+            return
+        if not self._hold_back():
+            for _ in range(RESUME_PER_TURN):
+                waiting = self._to_resume or self._to_finish
+                if not waiting:
+                    break
+                future, error = waiting.popleft()
+                _settle(future, error)
+        # again on the next turn, after what this one made ready (a due sleeper's wake-up)
+        loop.call_soon(self._resume_some)
 
     def close(self) -> None:
         with self._cond:
@@ -146,10 +174,12 @@ class GroupSync:
                     self._cond.wait()
                 if not self._queue:
                     return
+            give_way(self._hold_back)  # its waiters would not resume before that anyway
+            with self._cond:
                 batch, self._queue = self._queue, []
-            done = list(zip((r.future for r in batch), self._flush(batch), strict=True))
-            for loop in {future.get_loop() for future, _ in done}:
-                mine = [(future, error) for future, error in done if future.get_loop() is loop]
+            done = [(r.future, error, r.last) for r, error in zip(batch, self._flush(batch), strict=True)]
+            for loop in {future.get_loop() for future, _, _ in done}:
+                mine = [item for item in done if item[0].get_loop() is loop]
                 try:
                     loop.call_soon_threadsafe(self._resume, mine)
                 except RuntimeError:  # the loop has closed: nobody is waiting any more

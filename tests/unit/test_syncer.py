@@ -64,7 +64,7 @@ def test_a_big_flush_resumes_its_waiters_a_few_per_loop_turn(tmp_path: Path) -> 
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[None]] = [loop.create_future() for _ in range(waiters)]
         seen: list[int] = []
-        syncer._resume([(future, None) for future in futures])  # what the flusher hands back
+        syncer._resume([(future, None, False) for future in futures])  # what the flusher hands back
         for _ in range(5):
             seen.append(sum(future.done() for future in futures))
             await asyncio.sleep(0)  # one loop turn
@@ -76,3 +76,51 @@ def test_a_big_flush_resumes_its_waiters_a_few_per_loop_turn(tmp_path: Path) -> 
         syncer.close()
     per = RESUME_PER_TURN
     assert seen == [per, 2 * per, 3 * per, waiters, waiters]
+
+
+def test_final_flushes_resume_after_the_steps_that_finished_with_them(tmp_path: Path) -> None:
+    """An instance with only its final status left waits; a step that can go on goes first."""
+    from host.workflows.syncer import RESUME_PER_TURN
+
+    syncer = GroupSync(tmp_path)
+
+    async def main() -> tuple[list[bool], list[bool]]:
+        loop = asyncio.get_running_loop()
+        finals = [loop.create_future() for _ in range(3)]
+        steps = [loop.create_future() for _ in range(RESUME_PER_TURN + 5)]
+        done = [(future, None, True) for future in finals] + [(future, None, False) for future in steps]
+        syncer._resume(done)
+        first_turn = [future.done() for future in steps] + [future.done() for future in finals]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return first_turn, [future.done() for future in steps + finals]
+
+    try:
+        first_turn, later = asyncio.run(main())
+    finally:
+        syncer.close()
+    assert first_turn == [True] * RESUME_PER_TURN + [False] * 5 + [False] * 3
+    assert all(later)
+
+
+def test_no_waiter_resumes_while_a_wake_up_is_due(tmp_path: Path) -> None:
+    hold = [True]
+    syncer = GroupSync(tmp_path, hold_back=lambda: hold[0])
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(10)]
+        syncer._resume([(future, None, False) for future in futures])
+        for _ in range(5):
+            await asyncio.sleep(0)
+        held = sum(future.done() for future in futures)
+        hold[0] = False
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return held, sum(future.done() for future in futures)
+
+    try:
+        held, after = asyncio.run(main())
+    finally:
+        syncer.close()
+    assert (held, after) == (0, 10)

@@ -1,0 +1,105 @@
+"""The wake times of instances waiting in memory, on one event-loop timer; work that can wait
+yields to them.
+
+A sleeper loaded ahead of its wake time waits here rather than on a timer of its own: asyncio
+keeps its timers in a heap ordered by a Python-level comparison, and ten thousand of them make
+every other timer of the loop dearer. This heap compares plain tuples, and one loop timer is
+armed for its earliest entry.
+
+When ten thousand fall due in one second, the loop is also busy finishing the ones that woke
+just before (their step's flush, their final status): a wake-up queued behind that work runs
+late. Work that can wait asks `overdue()` first and goes on a later turn while some wake-up is
+due and has not run yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+MAX_PRIORITY_LATENESS = 5.0  # seconds; a wake-up later than this no longer holds other work back
+YIELD_STEP = 0.002  # seconds a worker thread sleeps at a time while wake-ups are due
+MAX_YIELD = 2.0  # seconds a worker thread gives way at most before each piece of work
+
+Entry = list[Any]  # [deadline (epoch s), sequence, callback or None once fired or woken, fired]
+
+
+class WakeBoard:
+    """`expect(deadline, callback)`: call `callback()` on the loop once `deadline` has passed."""
+
+    def __init__(self) -> None:
+        self._heap: list[Entry] = []  # waits not fired yet (and dead ones, dropped at the top)
+        self._sequence = itertools.count()
+        self._fired = 0  # fired, and their waiter has not run yet
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def expect(self, deadline: float, callback: Callable[[], None]) -> Entry:
+        """On the event loop: note a wait; pass the result to woke() when the wait ends, however."""
+        entry: Entry = [deadline, next(self._sequence), callback, False]
+        heapq.heappush(self._heap, entry)
+        if deadline < self._timer_at:
+            self._arm(asyncio.get_running_loop())
+        return entry
+
+    def woke(self, entry: Entry) -> None:
+        """The wait of `entry` is over (its deadline came, or something else ended it)."""
+        if entry[3]:
+            entry[3] = False
+            self._fired -= 1
+        entry[2] = None
+        self._drop_dead()
+
+    def overdue(self) -> bool:
+        """Whether some wait's deadline has passed and its waiter has not run yet (by less than
+        MAX_PRIORITY_LATENESS). Safe to call from any thread."""
+        if self._fired > 0:
+            return True
+        try:
+            deadline = float(self._heap[0][0])
+        except IndexError:
+            return False
+        return 0 <= time.time() - deadline < MAX_PRIORITY_LATENESS
+
+    def _drop_dead(self) -> None:
+        heap = self._heap
+        while heap and heap[0][2] is None:  # the top is always live: overdue() only reads it
+            heapq.heappop(heap)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = self._heap[0][0]
+        self._timer = loop.call_at(loop.time() + max(0.0, self._timer_at - time.time()), self._fire, loop)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._timer_at = None, math.inf
+        heap, now = self._heap, time.time()
+        while heap and heap[0][0] <= now:  # the loop's clock may fire a little early: re-armed
+            entry = heapq.heappop(heap)
+            callback = entry[2]
+            if callback is not None:
+                entry[2], entry[3] = None, True
+                self._fired += 1
+                callback()
+        self._drop_dead()
+        if heap:
+            self._arm(loop)
+
+
+def give_way(urgent: Callable[[], bool]) -> None:
+    """On a worker thread: sleep while `urgent()` (up to MAX_YIELD).
+
+    Every system call of a worker thread gives the GIL away and must get it back, and each time
+    it does, the event loop waits for the GIL in turn. While sleepers are due, that wait is
+    their lateness; work that no step waits for can start a little later.
+    """
+    waited = 0.0
+    while waited < MAX_YIELD and urgent():
+        time.sleep(YIELD_STEP)
+        waited += YIELD_STEP
