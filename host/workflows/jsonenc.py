@@ -59,5 +59,30 @@ def document(doc: dict[str, Any]) -> str:
     """A status or instance document for people who `cat` it: one top-level field per line."""
     if not doc:
         return "{}\n"
-    lines = ",\n".join(f"  {_readable(key)}: {_readable(value)}" for key, value in doc.items())
+    lines = ",\n".join(f"  {_key(key)}: {_value(value)}" for key, value in doc.items())
     return "{\n" + lines + "\n}\n"
+
+
+_KEYS: dict[Any, str] = {}  # top-level field names seen so far (status documents have a dozen)
+_SCALARS: dict[Any, str] = {None: "null", True: "true", False: "false"}
+
+
+def _key(key: Any) -> str:
+    text = _KEYS.get(key) if type(key) is str else None
+    if text is None:
+        text = _readable({key: 0})[1:-4]  # a key as json.dumps writes it (a number becomes "1")
+        if type(key) is str and len(_KEYS) < 1024:
+            _KEYS[key] = text
+    return text
+
+
+def _value(value: Any) -> str:
+    # most fields of a status document are None, a string or an int: no encoder call for those
+    kind = type(value)
+    if kind is str:
+        return json.encoder.encode_basestring(value)  # type: ignore[no-any-return]
+    if value is None or kind is bool:
+        return _SCALARS[value]
+    if kind is int:
+        return int.__repr__(value)
+    return _readable(value)

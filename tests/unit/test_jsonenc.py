@@ -32,6 +32,13 @@ def test_document_is_one_field_per_line_and_reads_back() -> None:
     assert jsonenc.document({}) == "{}\n"
 
 
+@pytest.mark.parametrize("value", VALUES + [True, False, -3, 2.5, math.nan, 10**30, "é\t", {"k": None}])
+def test_each_document_field_is_what_json_dumps_writes(value: object) -> None:
+    for key in ("status", 'qu"ote', 7):
+        line = jsonenc.document({key: value}).splitlines()[1]
+        assert line == "  " + json.dumps({key: value}, ensure_ascii=False)[1:-1]
+
+
 def test_strict_refuses_nan_and_compact_keeps_it() -> None:
     with pytest.raises(ValueError):
         jsonenc.compact_strict({"x": math.nan})
