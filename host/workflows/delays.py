@@ -14,13 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("waypost.workflows")
+SLACK = 0.1  # of the delay: a timer serves every callback due within that, not one each
 
 
 class FixedDelay:
-    """`call(fn, *args)`: run `fn(*args)` on the event loop `delay` seconds from now."""
+    """`call(fn, *args)`: run `fn(*args)` on the event loop `delay` seconds from now (up to a
+    tenth of it later, so that one timer serves many)."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
+        self._slack = delay * SLACK  # the timer fires this much late at most, for what is due by then
         self._queue: deque[tuple[float, Callable[..., Any], tuple[Any, ...]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -28,7 +31,7 @@ class FixedDelay:
         loop = asyncio.get_running_loop()
         self._queue.append((loop.time() + self.delay, fn, args))
         if self._timer is None:
-            self._timer = loop.call_at(self._queue[0][0], self._run, loop)
+            self._timer = loop.call_at(self._queue[0][0] + self._slack, self._run, loop)
 
     def _run(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
@@ -40,4 +43,4 @@ class FixedDelay:
             except Exception:
                 log.exception("a delayed callback of an instance failed")
         if queue:
-            self._timer = loop.call_at(queue[0][0], self._run, loop)
+            self._timer = loop.call_at(queue[0][0] + self._slack, self._run, loop)

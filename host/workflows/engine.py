@@ -32,8 +32,15 @@ from host.workflows.delays import FixedDelay
 from host.workflows.files import START_WRITE_DELAY, InstanceDir, instances_root
 from host.workflows.index import PendingIndex
 from host.workflows.janitor import Janitor
+from host.workflows.lag import LoopLag
 from host.workflows.lock import LOCK_IN_PLACE
-from host.workflows.runner import HELD_ELSEWHERE, STATUS_WRITE_DELAY, STILL_QUEUED, Activation
+from host.workflows.runner import (
+    HELD_ELSEWHERE,
+    MAX_STATUS_WRITE_DELAY,
+    STATUS_WRITE_DELAY,
+    STILL_QUEUED,
+    Activation,
+)
 from host.workflows.syncer import GroupSync
 from host.workflows.wakes import WakeBoard
 
@@ -44,6 +51,7 @@ START_BATCH = 64  # instances the scheduler starts before it lets other tasks ru
 RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another process holds
 LOAD_COST = 0.0003  # seconds to load and replay one instance (measured: 0.2-0.4 ms here)
 MAX_EXTRA_LEAD = 5.0  # seconds a crowd of sleepers may be loaded ahead beyond hibernate_after
+STATUS_LOAD_UNIT = 500  # loaded instances per STATUS_WRITE_DELAY a status.json rewrite waits
 GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest generation
 
 
@@ -58,6 +66,17 @@ def tune_gc() -> None:
     young, middle, old = gc.get_threshold()
     if 0 < young < GC_YOUNG_THRESHOLD:
         gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def status_delay(loaded: int) -> float:
+    """How long a running or waiting state lasts before status.json shows it, with `loaded`
+    instances loaded: STATUS_WRITE_DELAY doubled until it covers STATUS_WRITE_DELAY per
+    STATUS_LOAD_UNIT instances, up to MAX_STATUS_WRITE_DELAY (a few values: one queue each)."""
+    wanted = STATUS_WRITE_DELAY * loaded / STATUS_LOAD_UNIT
+    delay = STATUS_WRITE_DELAY
+    while delay < wanted and delay < MAX_STATUS_WRITE_DELAY:
+        delay = min(delay * 2, MAX_STATUS_WRITE_DELAY)
+    return delay
 
 
 def default_max_active() -> int:
@@ -130,10 +149,12 @@ class Engine:
         self._tasks: dict[asyncio.Task[None], Activation] = {}  # plain asyncio tasks, see _start
         self.stopping = False
         self.wakes = WakeBoard()  # loaded sleepers' wake times: a due one goes before other work
-        self.status_later = FixedDelay(STATUS_WRITE_DELAY)  # deferred status.json writes
+        self._status_queues: dict[float, FixedDelay] = {}  # deferred status.json writes, by delay
         self.held_later = FixedDelay(START_WRITE_DELAY)  # held-back journal lines
         self.syncer = GroupSync(self.data_dir, solo=self.quiet, hold_back=self.wakes.overdue)
-        self.janitor = Janitor(yield_to=self.wakes.overdue)
+        self.lag = LoopLag(keep_going=lambda: bool(self._tasks or self._closing))
+        # status.json rewrites and unlocks wait while sleepers are due or the loop is behind
+        self.janitor = Janitor(yield_to=lambda: self.wakes.overdue() or self.lag.behind())
         self._closing: dict[Key, Activation] = {}  # finished here; the janitor still has their files
         self._ready_after_close: set[Key] = set()
 
@@ -392,6 +413,7 @@ class Engine:
         # __aexit__ cancels and awaits them itself.
         task = asyncio.get_running_loop().create_task(self._activate(key, activation))
         self._tasks[task] = activation
+        self.lag.watch()
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -460,6 +482,19 @@ class Engine:
     def quiet(self) -> bool:
         """At most one instance loaded: file work and fsyncs are cheaper done at once than handed off."""
         return len(self._active) <= 1 and not self._closing
+
+    def status_later(self) -> FixedDelay:
+        """The queue of deferred status.json writes: a running or waiting state shows there once
+        it has lasted STATUS_WRITE_DELAY, or longer with more than STATUS_LOAD_UNIT instances
+        loaded (up to MAX_STATUS_WRITE_DELAY, in a few steps, each with its own queue).
+
+        Each rewrite is a file swap on the janitor thread, whose every system call costs the
+        event loop a GIL hand-off; under load most such states end before they would show."""
+        delay = status_delay(self._loaded())
+        queue = self._status_queues.get(delay)
+        if queue is None:
+            queue = self._status_queues[delay] = FixedDelay(delay)
+        return queue
 
     def _loaded(self) -> int:
         """Instances holding descriptors here: running, or finished with their files still open."""

@@ -7,7 +7,8 @@ delay every other instance (when thousands wake in the same second, by seconds).
 one thread in submission order, they use the second core, and the event loop only journals.
 Order is what keeps them correct: an instance's status.json writes land in the order they were
 made, and its lock is released only after them. New instances' folders are made here too when
-the loop is busy (`call`), and `later` empties status.json's spare a second after a swap.
+the loop is busy (`call`: ahead of the rest, which waits while the loop has more urgent work),
+and `later` empties status.json's spare a second after a swap.
 """
 
 from __future__ import annotations
@@ -20,50 +21,57 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from host.workflows.wakes import give_way
-
 log = logging.getLogger("waypost.workflows")
 
 Work = Callable[[], None]
 T = TypeVar("T")
 LATER_DELAY = 1.0  # seconds later() waits: how long a reader of a replaced file has to read it
+YIELD_STEP = 0.002  # seconds the thread waits at a time while the loop has more urgent work
+MAX_YIELD = 2.0  # seconds a batch of submitted work waits for that at most
 
 
 class Janitor:
     """`submit(work, done)`: run `work` on the janitor thread, then `done` on the event loop."""
 
     def __init__(self, yield_to: Callable[[], bool] = lambda: False) -> None:
-        """`yield_to`: whether the event loop has urgent work (a sleeper due), which the thread
-        leaves the GIL to before each piece of work (see wakes.give_way)."""
+        """`yield_to`: whether the event loop has more urgent work (sleepers due, a backlog);
+        while it does, submitted work waits (up to MAX_YIELD a batch), `call` work does not."""
         self._yield_to = yield_to
-        self._queue: deque[tuple[Work, Callable[[], None] | None, asyncio.AbstractEventLoop | None]] = deque()
+        Queue = deque[tuple[Work, Callable[[], None] | None, asyncio.AbstractEventLoop | None]]
+        self._queue: Queue = deque()
+        self._urgent: Queue = deque()  # call(): someone awaits it; independent of the queue's order
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._busy = False  # the thread is working through a batch
+        self._busy = False  # the thread has taken a batch of the queue it has not finished
+        self._idle = False  # the thread waits for work (rather than giving way)
         self._local: deque[tuple[Work, Callable[[], None] | None]] = deque()  # inline, on the loop
         self._later: deque[tuple[float, Work]] = deque()  # (due on the monotonic clock, work)
 
-    def submit(self, work: Work, done: Callable[[], None] | None = None, inline: bool = False) -> None:
+    def submit(
+        self, work: Work, done: Callable[[], None] | None = None, inline: bool = False, urgent: bool = False
+    ) -> None:
         """Queue `work`; with `inline`, do it on the event loop instead, right after the current
         callback, when nothing queued for the thread comes before it (a lone instance gains
-        nothing from the thread and would pay two hand-offs)."""
+        nothing from the thread and would pay two hand-offs). `urgent` work goes before the
+        queue and never gives way; it must not depend on the queue's order."""
         loop = asyncio.get_running_loop()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the janitor has stopped")
-            here = bool(self._local) or (inline and not self._queue and not self._busy)
+            here = not urgent and (bool(self._local) or (inline and not self._queue and not self._busy))
             if not here:
-                self._queue.append((work, done, loop))
+                (self._urgent if urgent else self._queue).append((work, done, loop))
                 self._start()
-                self._cond.notify()
+                if urgent or self._idle:  # a thread giving way is not woken for more of the same
+                    self._cond.notify()
         if here:  # in order: while any local work waits, everything after it waits there too
             self._local.append((work, done))
             if len(self._local) == 1:
                 loop.call_soon(self._run_local)
 
     async def call(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the janitor thread, in order with other work, and return its result."""
+        """Run `fn` on the janitor thread, ahead of submitted work, and return its result."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         outcome: list[Any] = []
 
@@ -82,7 +90,7 @@ class Janitor:
             else:
                 future.set_exception(value)
 
-        self.submit(work, done)
+        self.submit(work, done, urgent=True)
         return await future
 
     def later(self, work: Work, delay: float = LATER_DELAY) -> None:
@@ -96,7 +104,8 @@ class Janitor:
             if not closed:
                 self._later.append((time.monotonic() + delay, work))
                 self._start()
-                self._cond.notify()
+                if self._idle:
+                    self._cond.notify()
         if closed:  # shutting down (this is the janitor finishing its last batch): now
             _run(work)
 
@@ -124,30 +133,47 @@ class Janitor:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed and not self._later_is_due():
+                self._idle = True
+                while not (self._queue or self._urgent or self._closed or self._later_is_due()):
                     self._cond.wait(self._later[0][0] - time.monotonic() if self._later else None)
-                later = self._take_later(everything=self._closed and not self._queue)
-                batch = list(self._queue)
-                self._queue.clear()
-                self._busy = True
-                stop = self._closed and not batch
+                self._idle = False
+                stop = self._closed and not self._queue and not self._urgent
+                later = self._take_later(everything=stop)
+                urgent = self._take(self._urgent)
+            _run_batch(urgent)
             for work in later:
                 _run(work)
-            finished: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
-            for work, done, loop in batch:
-                give_way(self._yield_to)
-                _run(work)
-                if done is not None and loop is not None:
-                    finished.setdefault(loop, []).append(done)
-            with self._cond:
-                self._busy = False
-            for loop, callbacks in finished.items():  # one wake-up of the loop per batch
-                try:
-                    loop.call_soon_threadsafe(_run_all, callbacks)
-                except RuntimeError:  # the loop has closed: nobody is waiting any more
-                    pass
             if stop:
                 return
+            self._give_way()
+            with self._cond:
+                batch = self._take(self._queue)
+                self._busy = True
+            _run_batch(batch)
+            with self._cond:
+                self._busy = False
+
+    def _give_way(self) -> None:
+        """Wait while the loop has more urgent work, up to MAX_YIELD, running `urgent` work meanwhile.
+
+        Each system call of this thread gives the GIL away and must get it back, and each time
+        it does the event loop waits for the GIL in turn: while sleepers are due or the loop is
+        behind, that wait is their delay, and status.json rewrites and unlocks can come later.
+        """
+        give_up_at = time.monotonic() + MAX_YIELD
+        while self._queue and time.monotonic() < give_up_at and self._yield_to():
+            with self._cond:
+                if not self._urgent and not self._closed:
+                    self._cond.wait(YIELD_STEP)
+                if self._closed:
+                    return
+                urgent = self._take(self._urgent)
+            _run_batch(urgent)
+
+    def _take(self, queue: deque[Any]) -> list[Any]:  # under self._cond
+        taken = list(queue)
+        queue.clear()
+        return taken
 
     def _later_is_due(self) -> bool:  # under self._cond
         return bool(self._later) and self._later[0][0] <= time.monotonic()
@@ -157,6 +183,19 @@ class Janitor:
         while self._later and (everything or self._later[0][0] <= now):
             due.append(self._later.popleft()[1])
         return due
+
+
+def _run_batch(batch: list[tuple[Work, Callable[[], None] | None, asyncio.AbstractEventLoop | None]]) -> None:
+    finished: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
+    for work, done, loop in batch:
+        _run(work)
+        if done is not None and loop is not None:
+            finished.setdefault(loop, []).append(done)
+    for loop, callbacks in finished.items():  # one wake-up of the loop per batch
+        try:
+            loop.call_soon_threadsafe(_run_all, callbacks)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
 
 
 def _run(work: Work) -> None:

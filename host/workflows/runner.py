@@ -33,6 +33,7 @@ FINAL_VALUES = frozenset(status.value for status in FINAL)
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
 STATUS_WRITE_DELAY = 0.25  # seconds a running/waiting state holds before status.json shows it
+MAX_STATUS_WRITE_DELAY = 5.0  # ... at most, with many instances loaded (see Engine.status_delay)
 STILL_QUEUED = -2.0  # run() result of a controls-only activation: the instance waits for a slot
 
 
@@ -305,7 +306,7 @@ class Activation:
         self.state.apply(entry)
         self._status_version += 1
         self.journal.hold(entry)
-        self.engine.status_later.call(self._write_status_if_current, self._status_version)
+        self.engine.status_later().call(self._write_status_if_current, self._status_version)
 
     def _wake(self) -> None:
         """Before journalling anything new: a prefetched instance is running from here on."""
@@ -316,10 +317,12 @@ class Activation:
         # Most activations go running -> waiting or complete within milliseconds; rewriting
         # status.json for a state that lasts that long only costs a file replace each time.
         # A newer status (its own write is under way or done) or a closed activation skips it.
+        # With many instances loaded the state must last longer (engine.status_later), and
+        # none is written while sleepers are due: the rewrites would compete with their steps.
         if version != self._status_version or self._closed:
             return
-        if self.engine.wakes.overdue():  # sleepers are due: this can wait, and may not be needed
-            self.engine.status_later.call(self._write_status_if_current, version)
+        if self.engine.wakes.overdue():
+            self.engine.status_later().call(self._write_status_if_current, version)
             return
         self._queue_status(status_document(self.meta, self.state))
 

@@ -28,3 +28,14 @@ def test_a_collector_tuned_by_the_process_is_left_alone(thresholds: None, own: t
     gc.set_threshold(*own)
     tune_gc()
     assert gc.get_threshold() == own
+
+
+def test_status_json_follows_later_the_more_instances_are_loaded() -> None:
+    from host.workflows.engine import STATUS_LOAD_UNIT, status_delay
+    from host.workflows.runner import MAX_STATUS_WRITE_DELAY, STATUS_WRITE_DELAY
+
+    assert status_delay(0) == status_delay(STATUS_LOAD_UNIT) == STATUS_WRITE_DELAY
+    assert status_delay(STATUS_LOAD_UNIT + 1) == 2 * STATUS_WRITE_DELAY
+    assert status_delay(4 * STATUS_LOAD_UNIT) == 4 * STATUS_WRITE_DELAY
+    assert status_delay(10_000) == status_delay(10**9) == MAX_STATUS_WRITE_DELAY
+    assert len({status_delay(n) for n in range(0, 100_000, 50)}) <= 6  # one queue per value

@@ -112,3 +112,46 @@ def test_call_returns_the_result_or_raises_the_error_of_the_work() -> None:
         asyncio.run(main())
     finally:
         janitor.close()
+
+
+def test_submitted_work_waits_while_the_loop_is_busy_but_call_does_not() -> None:
+    """Status rewrites and unlocks give way to a loop with a backlog; creating an instance,
+    which a request awaits, goes first."""
+    busy = threading.Event()
+    busy.set()
+    janitor = Janitor(yield_to=busy.is_set)
+    ran: list[str] = []
+
+    async def main() -> None:
+        janitor.submit(lambda: ran.append("submitted"))
+        result = await asyncio.wait_for(janitor.call(lambda: "called"), 10)
+        ran.append(result)
+        await asyncio.sleep(0.1)
+        assert ran == ["called"]  # the submitted work still gives way
+        busy.clear()
+        for _ in range(1000):
+            if "submitted" in ran:
+                break
+            await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(main())
+    finally:
+        janitor.close()
+    assert ran == ["called", "submitted"]
+
+
+def test_giving_way_has_a_limit() -> None:
+    from host.workflows import janitor as module
+
+    janitor = Janitor(yield_to=lambda: True)  # a loop that is never done
+    ran = threading.Event()
+
+    async def main() -> None:
+        janitor.submit(ran.set)
+
+    try:
+        asyncio.run(main())
+        assert ran.wait(module.MAX_YIELD + 10)
+    finally:
+        janitor.close()
