@@ -51,6 +51,9 @@ def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[st
     A torn last line (no newline, or unreadable at the very end) is dropped; the caller truncates
     the file to the good prefix. An unreadable line elsewhere raises JournalDamaged naming it.
     """
+    whole = _parse_whole(data)
+    if whole is not None:
+        return whole, len(data)
     entries: list[dict[str, Any]] = []
     lines = data.split(b"\n")
     good = 0
@@ -71,6 +74,23 @@ def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[st
         entries.append(entry)
         good += len(line) + 1
     return entries, good
+
+
+def _parse_whole(data: bytes) -> list[dict[str, Any]] | None:
+    """The entries of a journal without a torn or bad line, read by one json.loads call (a line
+    each costs several times more when ten thousand instances load at once); None otherwise."""
+    if not data.endswith(b"\n"):
+        return [] if not data else None
+    body = data[:-1]
+    try:
+        entries = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
+        if len(entries) != body.count(b"\n") + 1:  # one line held two values ("{..},{..}")
+            return None
+        for entry in entries:
+            _check_entry(entry)
+    except ValueError:
+        return None  # line by line, to find it
+    return entries  # type: ignore[no-any-return]
 
 
 _FIELDS: dict[str, tuple[str, ...]] = {

@@ -42,3 +42,18 @@ def test_pre_encoded_fields_are_spliced_into_the_line() -> None:
     line = encode(entry, raw={"result": '{"x":[1,2]}'})
     assert line.endswith(b"}\n")
     assert parse(line)[0] == [entry]
+
+
+def test_two_values_on_one_line_are_damage_not_two_entries() -> None:
+    start = b'{"type":"status","status":"running","t":1}'
+    data = start + b"\n" + start + b"," + start + b"\n" + start + b"\n"
+    with pytest.raises(JournalDamaged, match="line 2"):
+        parse(data)
+
+
+def test_blank_lines_are_skipped_and_counted_in_the_good_prefix() -> None:
+    line = b'{"type":"status","status":"running","t":1}\n'
+    data = line + b"\n" + line
+    entries, good = parse(data)
+    assert len(entries) == 2 and good == len(data)
+    assert parse(b"\n") == ([], 1)
