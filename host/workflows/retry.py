@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from host.workflows.durations import parse_duration
@@ -29,17 +30,25 @@ class StepConfig:
         return self.delay * 2 ** (retry - 1)
 
     def as_json(self) -> dict[str, Any]:
-        """The config in Cloudflare's shape, delays in milliseconds."""
+        """The config in Cloudflare's shape, delays in milliseconds (a new dict each call)."""
         return {
             "retries": {"limit": self.limit, "delay": int(self.delay * 1000), "backoff": self.backoff},
             "timeout": int(self.timeout * 1000),
         }
 
+    @cached_property
+    def journal_json(self) -> dict[str, Any]:
+        """as_json() made once, for journal lines (which only read it); every step writes it."""
+        return self.as_json()
+
+
+DEFAULT = StepConfig()  # most steps take the defaults: one object, one journal_json
+
 
 def resolve_config(config: object) -> StepConfig:
     """Merge a WorkflowStepConfig dict over the defaults; raise ValueError naming a bad key."""
     if config is None:
-        return StepConfig()
+        return DEFAULT
     if isinstance(config, StepConfig):
         return config
     if not isinstance(config, dict):

@@ -135,7 +135,7 @@ class WorkflowStep:
             act.begin_step()
         act.checkpoint()
         attempt = (record.failures if record else 0) + 1
-        config_json = cfg.as_json()
+        config_json = cfg.journal_json
         if record is not None and record.retry_at is not None:
             await act.wait_until(record.retry_at, "retry")
         while True:
@@ -182,13 +182,13 @@ class WorkflowStep:
     ) -> tuple[dict[str, str] | None, bool]:
         """Run one attempt; return (None, _) on success (result recorded) or (error, is_final)."""
         act = self._act
-        ctx = StepContext(SimpleNamespace(name=key[0], count=key[1]), attempt, cfg.as_json())
         act.steps_in_flight += 1
         try:
             try:
                 # asyncio's own timeout (a third of an anyio cancel scope's cost), armed only if
                 # the callback waits for something
-                result = await timeouts.within(_call(callback, ctx, args, kwargs), cfg.timeout)
+                call = _call(callback, (key, attempt, cfg), args, kwargs)
+                result = await timeouts.within(call, cfg.timeout)
             except TimeoutError as exc:
                 if not _timed_out(exc):
                     raise  # the callback's own TimeoutError: an ordinary failure
@@ -302,16 +302,23 @@ def _timed_out(exc: TimeoutError) -> bool:
 
 
 async def _call(
-    callback: Callable[..., Any], ctx: StepContext, args: tuple[Any, ...], named: dict[str, Any]
+    callback: Callable[..., Any],
+    attempt: tuple[StepKey, int, StepConfig],
+    args: tuple[Any, ...],
+    named: dict[str, Any],
 ) -> Any:
-    """Call a step callback, sync (in a worker thread) or async, passing ctx if it asks for it."""
+    """Call a step callback, sync (in a worker thread) or async, passing a StepContext for
+    `attempt` (key, number, config) if it asks for one (made only then)."""
     kwargs = dict(named)
     positional = list(args)
     ctx_as, is_async = _shape(callback)
-    if ctx_as == "keyword":
-        kwargs["ctx"] = ctx
-    elif ctx_as == "positional" and not positional and not kwargs:
-        positional = [ctx]
+    if ctx_as:
+        (name, count), number, cfg = attempt
+        ctx = StepContext(SimpleNamespace(name=name, count=count), number, cfg.as_json())
+        if ctx_as == "keyword":
+            kwargs["ctx"] = ctx
+        elif not positional and not kwargs:
+            positional = [ctx]
     if is_async:
         return await callback(*positional, **kwargs)
     result = await anyio.to_thread.run_sync(lambda: callback(*positional, **kwargs), abandon_on_cancel=True)
