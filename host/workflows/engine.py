@@ -183,6 +183,7 @@ class Engine:
                 await asyncio.wait(list(self._tasks))
             await anyio.to_thread.run_sync(self.janitor.close)  # every status.json and unlock lands
             self.syncer.close()
+            self.wakes.close()
 
     def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
         """Install the current workflow definitions; new ones are recovered from their index."""

@@ -15,6 +15,7 @@ due and has not run yet.
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import itertools
 import math
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 MAX_PRIORITY_LATENESS = 5.0  # seconds; a wake-up later than this no longer holds other work back
+GC_PAUSE_HORIZON = 0.05  # seconds: while another wake-up is due this soon, the collector stays paused
+MAX_GC_PAUSE = 2.0  # seconds the cyclic garbage collector is paused at most at a time
 YIELD_STEP = 0.002  # seconds a worker thread sleeps at a time while wake-ups are due
 MAX_YIELD = 2.0  # seconds a worker thread gives way at most before each piece of work
 
@@ -38,6 +41,7 @@ class WakeBoard:
         self._fired = 0  # fired, and their waiter has not run yet
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._gc_paused_at: float | None = None  # when this board paused the collector (monotonic)
 
     def expect(self, deadline: float, callback: Callable[[], None]) -> Entry:
         """On the event loop: note a wait; pass the result to woke() when the wait ends, however."""
@@ -54,6 +58,8 @@ class WakeBoard:
             self._fired -= 1
         entry[2] = None
         self._drop_dead()
+        if self._gc_paused_at is not None:
+            self._resume_gc_when_done()
 
     def overdue(self) -> bool:
         """Whether some wait's deadline has passed and its waiter has not run yet (by less than
@@ -65,6 +71,30 @@ class WakeBoard:
         except IndexError:
             return False
         return 0 <= time.time() - deadline < MAX_PRIORITY_LATENESS
+
+    def close(self) -> None:
+        """The engine stops: the collector runs again if this board paused it."""
+        if self._gc_paused_at is not None:
+            self._gc_paused_at = None
+            gc.enable()
+
+    def _pause_gc(self) -> None:
+        """Sleepers are waking: collect cyclic garbage after the burst, not in the middle of it.
+
+        With thousands waking in one second the collector's passes over their objects took a
+        fifth of the event loop; most of those objects are gone by the end of the burst. A
+        collector disabled by someone else is left alone.
+        """
+        if self._gc_paused_at is None and gc.isenabled():
+            gc.disable()
+            self._gc_paused_at = time.monotonic()
+
+    def _resume_gc_when_done(self) -> None:
+        heap = self._heap
+        done = not self._fired and (not heap or heap[0][0] > time.time() + GC_PAUSE_HORIZON)
+        if done or time.monotonic() - self._gc_paused_at > MAX_GC_PAUSE:  # type: ignore[operator]
+            self._gc_paused_at = None
+            gc.enable()
 
     def _drop_dead(self) -> None:
         heap = self._heap
@@ -86,10 +116,13 @@ class WakeBoard:
             if callback is not None:
                 entry[2], entry[3] = None, True
                 self._fired += 1
+                self._pause_gc()
                 callback()
         self._drop_dead()
         if heap:
             self._arm(loop)
+        if self._gc_paused_at is not None:  # a burst longer than MAX_GC_PAUSE lets it run between
+            self._resume_gc_when_done()
 
 
 def give_way(urgent: Callable[[], bool]) -> None:

@@ -6,8 +6,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from host.workflows.wakes import WakeBoard, give_way
+
+
+@pytest.fixture(autouse=True)
+def collector_back_on() -> Iterator[None]:
+    """A board that fired pauses the collector until its waiters are done or it is closed."""
+    import gc
+
+    yield
+    gc.enable()
 
 
 def test_callbacks_run_in_deadline_order_once_each_deadline_has_passed() -> None:
@@ -30,6 +42,7 @@ def test_callbacks_run_in_deadline_order_once_each_deadline_has_passed() -> None
         return fired
 
     fired = asyncio.run(main())
+    board.close()
     assert [name for name, _ in fired] == ["a", "b", "c"]
     assert all(late >= 0 for _, late in fired)  # never before its deadline
 
@@ -48,6 +61,7 @@ def test_a_wait_ended_early_never_fires() -> None:
         return fired, board.overdue()
 
     fired, overdue_after = asyncio.run(main())
+    board.close()
     assert fired == ["late"]
     assert overdue_after is True  # "late" fired and its waiter never said woke()
 
@@ -85,3 +99,48 @@ def test_a_worker_thread_gives_way_until_nothing_is_urgent() -> None:
     urgent.clear()
     assert finished.wait(10)
     thread.join()
+
+
+def test_the_collector_pauses_while_sleepers_wake_and_runs_again_after() -> None:
+    import gc
+
+    assert gc.isenabled()
+    board = WakeBoard()
+
+    async def main() -> list[bool]:
+        seen: list[bool] = []
+        fired = asyncio.Event()
+        first = board.expect(time.time() + 0.02, fired.set)
+        second = board.expect(time.time() + 0.03, lambda: None)
+        await asyncio.wait_for(fired.wait(), 10)
+        seen.append(gc.isenabled())  # a burst is waking: paused
+        board.woke(first)
+        seen.append(gc.isenabled())  # another is due within the horizon: still paused
+        board.woke(second)  # ended before it fired; nothing else is due
+        seen.append(gc.isenabled())
+        return seen
+
+    try:
+        assert asyncio.run(main()) == [False, False, True]
+    finally:
+        gc.enable()
+
+
+def test_a_collector_disabled_by_the_application_stays_disabled() -> None:
+    import gc
+
+    board = WakeBoard()
+    gc.disable()
+    try:
+
+        async def main() -> None:
+            fired = asyncio.Event()
+            entry = board.expect(time.time() + 0.01, fired.set)
+            await asyncio.wait_for(fired.wait(), 10)
+            board.woke(entry)
+
+        asyncio.run(main())
+        board.close()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
