@@ -33,7 +33,7 @@ FINAL_VALUES = frozenset(status.value for status in FINAL)
 
 HELD_ELSEWHERE = -1.0  # run() result: another process holds the lock
 STATUS_WRITE_DELAY = 0.25  # seconds a running/waiting state holds before status.json shows it
-MAX_STATUS_WRITE_DELAY = 5.0  # ... at most, with many instances loaded (see Engine.status_delay)
+MAX_STATUS_WRITE_DELAY = 5.0  # ... at most, with many instances loaded (see engine.status_delay)
 STILL_QUEUED = -2.0  # run() result of a controls-only activation: the instance waits for a slot
 
 
