@@ -9,7 +9,8 @@ armed for its earliest entry.
 When ten thousand fall due in one second, the loop is also busy finishing the ones that woke
 just before (their step's flush, their final status): a wake-up queued behind that work runs
 late. Work that can wait asks `overdue()` first and goes on a later turn while some wake-up is
-due and has not run yet.
+due and has not run yet. The cyclic garbage collector waits too: the board pauses it while it
+fires wake-ups and lets it run once the burst is over (or after MAX_GC_PAUSE).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MAX_PRIORITY_LATENESS = 5.0  # seconds; a wake-up later than this no longer hold
 GC_PAUSE_HORIZON = 0.05  # seconds: while another wake-up is due this soon, the collector stays paused
 MAX_GC_PAUSE = 2.0  # seconds the cyclic garbage collector is paused at most at a time
 YIELD_STEP = 0.002  # seconds a worker thread sleeps at a time while wake-ups are due
-MAX_YIELD = 2.0  # seconds a worker thread gives way at most before each piece of work
+MAX_YIELD = 2.0  # seconds a worker thread gives way at most before a batch of work
 
 Entry = list[Any]  # [deadline (epoch s), sequence, callback or None once fired or woken, fired]
 
