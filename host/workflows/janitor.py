@@ -21,13 +21,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from host.workflows.wakes import give_way
+
 log = logging.getLogger("waypost.workflows")
 
 Work = Callable[[], None]
 T = TypeVar("T")
 LATER_DELAY = 1.0  # seconds later() waits: how long a reader of a replaced file has to read it
-YIELD_STEP = 0.002  # seconds the thread waits at a time while the loop has more urgent work
-MAX_YIELD = 2.0  # seconds a batch of submitted work waits for that at most
 
 
 class Janitor:
@@ -35,7 +35,7 @@ class Janitor:
 
     def __init__(self, yield_to: Callable[[], bool] = lambda: False) -> None:
         """`yield_to`: whether the event loop has more urgent work (sleepers due, a backlog);
-        while it does, submitted work waits (up to MAX_YIELD a batch), `call` work does not."""
+        while it does, submitted work waits (up to wakes.MAX_YIELD a batch), `call` work does not."""
         self._yield_to = yield_to
         Queue = deque[tuple[Work, Callable[[], None] | None, asyncio.AbstractEventLoop | None]]
         self._queue: Queue = deque()
@@ -154,21 +154,24 @@ class Janitor:
                 self._busy = False
 
     def _give_way(self) -> None:
-        """Wait while the loop has more urgent work, up to MAX_YIELD, running `urgent` work meanwhile.
+        """Wait while the loop has more urgent work (wakes.give_way), running `urgent` work meanwhile.
 
         Each system call of this thread gives the GIL away and must get it back, and each time
         it does the event loop waits for the GIL in turn: while sleepers are due or the loop is
         behind, that wait is their delay, and status.json rewrites and unlocks can come later.
         """
-        give_up_at = time.monotonic() + MAX_YIELD
-        while self._queue and time.monotonic() < give_up_at and self._yield_to():
-            with self._cond:
-                if not self._urgent and not self._closed:
-                    self._cond.wait(YIELD_STEP)
-                if self._closed:
-                    return
-                urgent = self._take(self._urgent)
-            _run_batch(urgent)
+        give_way(lambda: bool(self._queue) and self._yield_to(), self._pause)
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait up to `seconds` for urgent work and run it; False once the janitor is closing."""
+        with self._cond:
+            if not self._urgent and not self._closed:
+                self._cond.wait(seconds)
+            if self._closed:
+                return False
+            urgent = self._take(self._urgent)
+        _run_batch(urgent)
+        return True
 
     def _take(self, queue: deque[Any]) -> list[Any]:  # under self._cond
         taken = list(queue)

@@ -27,7 +27,7 @@ from typing import Any
 MAX_PRIORITY_LATENESS = 5.0  # seconds; a wake-up later than this no longer holds other work back
 GC_PAUSE_HORIZON = 0.05  # seconds: while another wake-up is due this soon, the collector stays paused
 MAX_GC_PAUSE = 2.0  # seconds the cyclic garbage collector is paused at most at a time
-YIELD_STEP = 0.002  # seconds a worker thread sleeps at a time while wake-ups are due
+YIELD_STEP = 0.002  # seconds a worker thread waits at a time while the loop has urgent work
 MAX_YIELD = 2.0  # seconds a worker thread gives way at most before a batch of work
 
 Entry = list[Any]  # [deadline (epoch s), sequence, callback or None once fired or woken, fired]
@@ -126,14 +126,17 @@ class WakeBoard:
             self._resume_gc_when_done()
 
 
-def give_way(urgent: Callable[[], bool]) -> None:
-    """On a worker thread: sleep while `urgent()` (up to MAX_YIELD).
+def give_way(urgent: Callable[[], bool], pause: Callable[[float], bool] | None = None) -> None:
+    """On a worker thread: wait while `urgent()`, up to MAX_YIELD, YIELD_STEP at a time.
 
     Every system call of a worker thread gives the GIL away and must get it back, and each time
     it does, the event loop waits for the GIL in turn. While sleepers are due, that wait is
-    their lateness; work that no step waits for can start a little later.
+    their lateness; work that no step waits for can start a little later. `pause(seconds)`
+    waits in the caller's own way (default: sleep); False from it stops giving way at once.
     """
-    waited = 0.0
-    while waited < MAX_YIELD and urgent():
-        time.sleep(YIELD_STEP)
-        waited += YIELD_STEP
+    give_up_at = time.monotonic() + MAX_YIELD
+    while time.monotonic() < give_up_at and urgent():
+        if pause is None:
+            time.sleep(YIELD_STEP)
+        elif not pause(YIELD_STEP):
+            return

@@ -142,7 +142,7 @@ def test_submitted_work_waits_while_the_loop_is_busy_but_call_does_not() -> None
 
 
 def test_giving_way_has_a_limit() -> None:
-    from host.workflows import janitor as module
+    from host.workflows import wakes as module  # the janitor gives way through wakes.give_way
 
     janitor = Janitor(yield_to=lambda: True)  # a loop that is never done
     ran = threading.Event()
