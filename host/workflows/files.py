@@ -141,21 +141,30 @@ def write_atomic(path: str | Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+FIRST_READ = 65536  # bytes asked for by the first read of a whole file: most are far smaller
+
+
 def read_small(path: str) -> bytes:
-    """A small file's bytes in four system calls; open() adds three more and a text wrapper, and
-    an activation reads instance.json this way every time it loads."""
+    """A small file's bytes in three system calls (open, read, close); open() adds four more and
+    a text wrapper, and an activation reads instance.json this way every time it loads."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
-        data = os.read(fd, size + 1)  # one byte more than expected: shows whether it grew
-        if len(data) <= size:
-            return data
-        chunks = [data]
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_all(fd)
     finally:
         os.close(fd)
+
+
+def read_all(fd: int) -> bytes:
+    """The whole file open at `fd`, without asking its size first (an fstat more for each of
+    thousands of activations): one pread when it is under FIRST_READ, else reads that double."""
+    data = os.pread(fd, FIRST_READ, 0)
+    if len(data) < FIRST_READ:
+        return data
+    chunks, size = [data], len(data)
+    while chunk := os.pread(fd, size, size):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _write_new(path: str, text: str, *, sync: bool = False) -> None:
@@ -263,7 +272,7 @@ class InstanceDir:
             except FileNotFoundError:  # the folder went away
                 raise self.not_found() from None
         try:
-            data = os.pread(fd, os.fstat(fd).st_size, 0)
+            data = read_all(fd)
             entries, good = journal.parse(data, self.journal_path)
             if good < len(data):
                 os.ftruncate(fd, good)
@@ -276,7 +285,7 @@ class InstanceDir:
     def reset_journal(self, fd: int) -> None:
         """Empty the journal open at `fd`, keeping a copy beside it (restart discards progress,
         not history). Emptied in place, never renamed: its inode may be the instance lock."""
-        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        data = read_all(fd)
         if data:
             kept = os.open(
                 f"{self.dir}/journal.{time.time_ns()}.restarted.jsonl",
