@@ -212,12 +212,13 @@ class InstanceDir:
             raise InstanceExists(
                 f"instance {self.instance_id!r} already exists in workflow {self.workflow!r}"
             ) from None
-        # the folder is new and ours, so plain writes suffice. The journal is made here, empty
-        # (no data block yet), so its new inode is paid at create, off the path of the first
-        # step; inbox/ appears on first use
+        # the folder is new and ours, so plain writes suffice. The journal is made here, so its
+        # new inode is paid at create, off the path of the first step; its first line (the
+        # queued status) carries instance.json's content, so that loading the instance reads
+        # one file, not two (see journal.instance_of). inbox/ appears on first use
         _write_new(self.instance_json, jsonenc.document(meta), sync=self.durable)
         _write_new(self.status_json, jsonenc.document(status))
-        _write_new(self.journal_path, "")
+        _write_new(self.journal_path, journal.created_line(meta).decode())
 
     def exists(self) -> bool:
         return os.path.exists(self.instance_json)

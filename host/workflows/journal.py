@@ -1,7 +1,9 @@
 """The journal: one JSON object per line, and the replay state read back from it.
 
 Entry kinds (field "type"):
-  status      {"status", "output"?, "error"?}          a status change
+  status      {"status", "output"?, "error"?}          a status change; the first line, "queued",
+              {"instance"}                             written at create (and at a restart) also
+                                                       holds instance.json's content
   step_start  {"name", "count", "attempt"}             an attempt of step.do began
   step_fail   {"name", "count", "attempt", "error", "retry_at"}   an attempt failed; retry_at or null
   step_done   {"name", "count", "result"}              the step's result (fsynced before run() sees it)
@@ -43,6 +45,22 @@ def encode(entry: dict[str, Any], raw: dict[str, str] | None = None) -> bytes:
     text = _encode_line(plain)[:-1]
     text += "".join(f",{_encode_line(key)}:{value}" for key, value in raw.items())
     return (text + "}\n").encode()
+
+
+def created_line(meta: dict[str, Any]) -> bytes:
+    """A new journal's first line: the queued status, with the instance document (instance.json's
+    content) in "instance", so that an activation reads the journal alone."""
+    return encode({"type": "status", "status": "queued", "t": meta["created_on_epoch"], "instance": meta})
+
+
+def instance_of(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The instance document the journal's first line holds; None for a journal written before
+    the first line held it (read instance.json then)."""
+    if entries:
+        first = entries[0].get("instance")
+        if isinstance(first, dict):
+            return first
+    return None
 
 
 def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:

@@ -20,7 +20,7 @@ from host.errors import Evicted, InstanceNotFound, LimitExceeded, Nondeterminism
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
 from host.workflows.files import InstanceDir, JournalWriter
 from host.workflows.ids import encode_json
-from host.workflows.journal import JournalDamaged, ReplayState, replay_state
+from host.workflows.journal import JournalDamaged, ReplayState, instance_of, replay_state
 from host.workflows.lock import HeldLock
 from host.workflows.status import FINAL, InstanceStatus
 from host.workflows.step import WorkflowStep, describe_error
@@ -145,13 +145,15 @@ class Activation:
             return HELD_ELSEWHERE
         journal_fd, owned = lock.fileno(), False
         try:
-            self.meta = self.folder.read_meta()
             journal_fd, owned, entries = self.folder.open_journal(lock)
+            # instance.json's content is in the journal's first line (three system calls and a
+            # parse fewer per load); journals written before that have only instance.json
+            self.meta = instance_of(entries) or self.folder.read_meta()
         except InstanceNotFound:
             lock.release()
             return None
         except JournalDamaged as exc:
-            self.meta = self.meta or {"id": self.folder.instance_id, "workflow": self.folder.workflow}
+            self.meta = self._meta_despite_damage()
             self._damage, entries = exc, []
         except BaseException:  # unreadable instance.json, EMFILE...: the next try must find it unlocked
             lock.release()
@@ -169,6 +171,12 @@ class Activation:
         self._lock = lock
         self._opened = True
         return True
+
+    def _meta_despite_damage(self) -> dict[str, Any]:
+        try:
+            return self.folder.read_meta()
+        except (InstanceNotFound, ValueError, OSError):
+            return {"id": self.folder.instance_id, "workflow": self.folder.workflow}
 
     async def _close(
         self, update_index: Callable[[], None] | None, final: tuple[dict[str, Any], dict[str, Any]] | None
@@ -367,7 +375,7 @@ class Activation:
         self.journal.write_held()
         self.folder.reset_journal(self.journal.fileno())
         self.state = ReplayState()
-        await self._set_status(InstanceStatus.QUEUED, durable=True)
+        await self._set_status(InstanceStatus.QUEUED, durable=True, instance=self.meta)  # see created_line
         return time.time()
 
     # -- services for WorkflowStep ------------------------------------------------------------------

@@ -142,6 +142,9 @@ def test_restart_runs_again_from_the_start_with_the_same_params(flows: Flows) ->
     # emptied in place, not replaced: the journal is the instance lock, one inode for good
     assert journal.stat().st_ino == inode
     assert [e["status"] for e in flows.journal(iid) if e["type"] == "status"][0] == "queued"
+    # and it starts as a new journal does, with the instance document (the next load reads no more)
+    meta = json.loads((flows.instance_dir(iid) / "instance.json").read_text())
+    assert flows.journal(iid)[0]["instance"] == meta
 
 
 def test_resume_of_a_running_instance_is_an_error(flows: Flows) -> None:

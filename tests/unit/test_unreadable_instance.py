@@ -26,6 +26,8 @@ def test_an_unreadable_instance_json_leaves_the_instance_unlocked(
     instances.create_instance(tmp_path, "flow", "broken", None, durability="relaxed", trigger="api")
     folder = tmp_path / "workflows" / "flow" / "instances" / "broken"
     (folder / "instance.json").write_text("{not json")
+    # a journal made before its first line held instance.json's content: instance.json is read
+    (folder / "journal.jsonl").write_text("")
 
     async def main() -> bool:
         async with Engine(tmp_path, durability="relaxed") as engine:
