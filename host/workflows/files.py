@@ -82,36 +82,53 @@ def replace_keeping_spare(
     tens of microseconds. The text goes into `spare` (an empty file kept beside `path`), the two
     names are exchanged, and the spare (now holding the old text) is emptied by `later`, a second
     on, so a reader that had just opened the old file still reads all of it. At rest the spare
-    is empty: no data block. Without renameat2, or before the spare exists, it is the classic
-    temporary file and rename; the first time, the old file is kept (linked) as the spare.
+    is empty: no data block. The first time, the spare is a new file, and the swap makes the old
+    file the spare. Without renameat2 it is the classic temporary file and rename.
     """
     if _exchange is None:
         write_atomic(path, text)
         return
     with _spare_lock:
+        fd = _open_spare(str(spare))
         try:
-            fd = os.open(spare, os.O_WRONLY | os.O_TRUNC)
-        except FileNotFoundError:
-            try:
-                os.link(path, spare)  # the old file stays, as the spare, instead of being freed
-            except (FileNotFoundError, FileExistsError):  # no old file to keep, or a spare already
-                pass
-            write_atomic(path, text)
-        else:
-            try:
-                os.write(fd, text.encode())
-            finally:
-                os.close(fd)
-            try:
-                _exchange(str(spare), str(path))
-            except FileNotFoundError:  # no status.json (someone removed it): the spare becomes it
-                os.replace(spare, path)
-            except OSError as exc:
-                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                    raise
-                _disable_exchange()  # a filesystem without RENAME_EXCHANGE: the classic way from now on
-                os.replace(spare, path)
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+        try:
+            _exchange(str(spare), str(path))
+        except FileNotFoundError:  # no status.json (someone removed it): the spare becomes it
+            os.replace(spare, path)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            _disable_exchange()  # a filesystem without RENAME_EXCHANGE: the classic way from now on
+            os.replace(spare, path)
     later(partial(_empty, spare))
+
+
+def _open_spare(spare: str) -> int:
+    """The spare, open for writing and empty; made if missing."""
+    try:
+        fd = os.open(spare, os.O_WRONLY)
+    except FileNotFoundError:
+        # a new file, never a second name of the old status.json: a process killed between
+        # such a link and the swap would leave one inode under both names, and every later
+        # write into the spare would then empty status.json
+        return os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        info = os.fstat(fd)
+        if info.st_size and info.st_nlink == 1:  # still holding an earlier document (see later)
+            os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    if info.st_nlink == 1:
+        return fd
+    # a second name of another file: that state, left by an older version, or a hard-link copy
+    # of the folder (writing into it would change the copy too)
+    os.close(fd)
+    os.unlink(spare)
+    return os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
 
 def _disable_exchange() -> None:
