@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,15 @@ def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _let_go(lock: HeldLock, journal_fd: int | None) -> None:
+    """Undo a failed open: close the journal if it was opened apart from the lock, then unlock."""
+    try:
+        if journal_fd is not None:
+            os.close(journal_fd)
+    finally:
+        lock.release()
 
 
 def status_document(meta: dict[str, Any], state: ReplayState, **extra: Any) -> dict[str, Any]:
@@ -150,13 +160,13 @@ class Activation:
             # parse fewer per load); journals written before that have only instance.json
             self.meta = instance_of(entries) or self.folder.read_meta()
         except InstanceNotFound:
-            lock.release()
+            _let_go(lock, journal_fd if owned else None)
             return None
         except JournalDamaged as exc:
             self.meta = self._meta_despite_damage()
             self._damage, entries = exc, []
         except BaseException:  # unreadable instance.json, EMFILE...: the next try must find it unlocked
-            lock.release()
+            _let_go(lock, journal_fd if owned else None)
             raise
         self.state = replay_state(entries)
         self.journal = JournalWriter(
