@@ -109,25 +109,26 @@ def replace_keeping_spare(
 def _open_spare(spare: str) -> int:
     """The spare, open for writing and empty; made if missing."""
     try:
-        fd = os.open(spare, os.O_WRONLY)
+        fd: int | None = os.open(spare, os.O_WRONLY)
     except FileNotFoundError:
-        # a new file, never a second name of the old status.json: a process killed between
-        # such a link and the swap would leave one inode under both names, and every later
-        # write into the spare would then empty status.json
-        return os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        info = os.fstat(fd)
-        if info.st_size and info.st_nlink == 1:  # still holding an earlier document (see later)
-            os.ftruncate(fd, 0)
-    except BaseException:
+        fd = None
+    if fd is not None:
+        try:
+            info = os.fstat(fd)
+            if info.st_nlink == 1 and info.st_size:  # still holding an earlier document (see later)
+                os.ftruncate(fd, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        if info.st_nlink == 1:
+            return fd
+        # a second name of another file: that state (below), left by an older version, or a
+        # hard-link copy of the folder; writing into it would change that file too
         os.close(fd)
-        raise
-    if info.st_nlink == 1:
-        return fd
-    # a second name of another file: that state, left by an older version, or a hard-link copy
-    # of the folder (writing into it would change the copy too)
-    os.close(fd)
-    os.unlink(spare)
+        os.unlink(spare)
+    # a new file, never a second name of the old status.json: a process killed between such a
+    # link and the swap would leave one inode under both names, and every later write into the
+    # spare would then empty status.json
     return os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
 
