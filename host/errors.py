@@ -81,6 +81,12 @@ class WorkflowNotFound(WaypostError, LookupError):
     code = "workflow.not_found"
 
 
+class StorageFull(WaypostError, OSError):
+    """The data directory's disk is full (ENOSPC/EDQUOT): nothing of the operation was kept."""
+
+    code = "storage.full"
+
+
 class LimitExceeded(WaypostError, ValueError):
     """A value is over one of the limits of SPEC section 7; the message names the limit."""
 
