@@ -296,7 +296,9 @@ class _Validator:
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(self.file, key, problem)
 
-    def mapping(self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+    def mapping(
+        self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a mapping, got {_kind(value)}")
         for k in value:
@@ -315,19 +317,19 @@ class _Validator:
         return value
 
     def name(self, value: Any, key: str) -> str:
-        value = self.string(value, key)
-        if not 1 <= len(value) <= 64 or not NAME_RE.match(value):
-            raise self.fail(key, f"{value!r} is not a valid name (1-64 chars, {NAME_RE.pattern})")
-        return value
+        text = self.string(value, key)
+        if not 1 <= len(text) <= 64 or not NAME_RE.match(text):
+            raise self.fail(key, f"{text!r} is not a valid name (1-64 chars, {NAME_RE.pattern})")
+        return text
 
     def binding(self, value: Any, key: str, used: set[str]) -> str:
-        value = self.string(value, key)
-        if not BINDING_RE.match(value):
-            raise self.fail(key, f"{value!r} is not a valid binding name ({BINDING_RE.pattern})")
-        if value in used:
-            raise self.fail(key, f"binding {value!r} is already used in this worker")
-        used.add(value)
-        return value
+        text = self.string(value, key)
+        if not BINDING_RE.match(text):
+            raise self.fail(key, f"{text!r} is not a valid binding name ({BINDING_RE.pattern})")
+        if text in used:
+            raise self.fail(key, f"binding {text!r} is already used in this worker")
+        used.add(text)
+        return text
 
     def positive_int(self, value: Any, key: str, maximum: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -336,7 +338,7 @@ class _Validator:
             raise self.fail(key, f"{value} is over the limit of {maximum}")
         return value
 
-    def sequence(self, value: Any, key: str) -> list:
+    def sequence(self, value: Any, key: str) -> list[Any]:
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list, got {_kind(value)}")
         return value
@@ -344,11 +346,11 @@ class _Validator:
     # -- host settings (also used for environment and command-line overrides) --
 
     def host_listen(self, value: Any, key: str) -> str:
-        value = self.string(value, key)
-        host, sep, port = value.rpartition(":")
+        text = self.string(value, key)
+        host, sep, port = text.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise self.fail(key, f"{value!r} is not HOST:PORT (for example 127.0.0.1:8787)")
-        return value
+            raise self.fail(key, f"{text!r} is not HOST:PORT (for example 127.0.0.1:8787)")
+        return text
 
     def host_account_id(self, value: Any, key: str) -> str:
         return self.name(value, key)
@@ -435,17 +437,17 @@ class _Validator:
         )
 
     def route(self, value: Any, key: str) -> str:
-        value = self.string(value, key)
-        host, slash, path = value.partition("/")
-        if not slash or not value or any(c.isspace() for c in value):
-            raise self.fail(key, f"{value!r} is not a route like '/path', '/path/*' or 'example.com/*'")
+        text = self.string(value, key)
+        host, slash, path = text.partition("/")
+        if not slash or not text or any(c.isspace() for c in text):
+            raise self.fail(key, f"{text!r} is not a route like '/path', '/path/*' or 'example.com/*'")
         if "*" in path[:-1] or "*" in host.removeprefix("*."):
-            raise self.fail(key, f"{value!r}: '*' may only end the path or start the host ('*.example.com')")
+            raise self.fail(key, f"{text!r}: '*' may only end the path or start the host ('*.example.com')")
         if ("/" + path).startswith(RESERVED_PREFIX):
             raise self.fail(
-                key, f"{value!r} is under {RESERVED_PREFIX}/*, which is reserved for the admin API"
+                key, f"{text!r} is under {RESERVED_PREFIX}/*, which is reserved for the admin API"
             )
-        return value
+        return text
 
     def service(self, raw: Any, key: str, used: set[str]) -> ServiceConfig:
         raw = self.mapping(raw, key, ("binding", "service"), required=("binding", "service"))
