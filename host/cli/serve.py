@@ -8,7 +8,7 @@ from pathlib import Path
 from host.log import LEVELS, setup_logging
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "serve",
         help="serve functions/ and config.yaml over HTTP",
