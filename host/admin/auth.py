@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from starlette.requests import Request
 
 from host.admin.envelope import ApiError
+from host.errors import ConfigError
 
 TOKEN_ENV = "WAYPOST_API_TOKEN"
 
@@ -22,8 +23,21 @@ class TokenAuth:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> TokenAuth:
+        """The tokens of WAYPOST_API_TOKEN (unset or empty: none, so loopback clients only).
+
+        Raises ConfigError when it is set to commas and spaces alone: whoever set it meant to require
+        a token, and serving loopback-only instead would hide the mistake.
+        """
         raw = (os.environ if environ is None else environ).get(TOKEN_ENV, "")
-        return cls(tuple(t.strip() for t in raw.split(",") if t.strip()))
+        tokens = tuple(t.strip() for t in raw.split(",") if t.strip())
+        if raw and not tokens:
+            raise ConfigError(  # as config.py names an environment override it refuses
+                "environment",
+                TOKEN_ENV,
+                f"holds no token ({raw!r}); set it to one or more comma-separated tokens, "
+                "or unset it to answer loopback clients only",
+            )
+        return cls(tokens)
 
     def check(self, request: Request) -> None:
         """Return if the request may proceed; raise ApiError (401 or 403) if not."""

@@ -7,6 +7,7 @@ from starlette.requests import Request
 
 from host.admin.auth import TokenAuth, is_loopback
 from host.admin.envelope import ApiError
+from host.errors import ConfigError
 
 
 def request(client: str, authorization: str | None = None) -> Request:
@@ -27,6 +28,18 @@ def test_tokens_come_from_the_environment_comma_separated() -> None:
     assert auth.tokens == (b"one", b"two")
     auth.check(request("203.0.113.9", "Bearer two"))
     auth.check(request("203.0.113.9", "bearer one"))
+
+
+@pytest.mark.parametrize("raw", [" , ,, ", ",", "  ", "\t,\n"])
+def test_a_variable_that_holds_no_token_is_a_config_error(raw: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        TokenAuth.from_environ({"WAYPOST_API_TOKEN": raw})
+    message = str(caught.value)
+    assert message.startswith("environment: WAYPOST_API_TOKEN: holds no token (") and "\n" not in message
+
+
+def test_an_empty_variable_is_no_token() -> None:
+    assert TokenAuth.from_environ({"WAYPOST_API_TOKEN": ""}).tokens == ()
 
 
 def test_missing_or_wrong_token() -> None:
