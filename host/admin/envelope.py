@@ -6,6 +6,7 @@ Errors carry Cloudflare's integer `code` (what its clients parse), a one-line `m
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -15,6 +16,7 @@ from host.errors import (
     InstanceNotFound,
     InvalidTransition,
     LimitExceeded,
+    StorageFull,
     WaypostError,
     WorkflowNotFound,
 )
@@ -36,6 +38,7 @@ ERRORS: dict[str, tuple[int, int]] = {
     "instance.already_exists": (409, 10030),
     "instance.invalid_state": (409, 10031),
     "method.not_allowed": (405, 10040),
+    "storage.full": (507, 10060),
     "internal": (500, 10000),
 }
 
@@ -56,10 +59,15 @@ class ApiError(Exception):
         return f"ApiError({self.type!r}, {self.message!r})"
 
 
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
 def from_exception(exc: Exception) -> ApiError:
-    """Map a Waypost error or ValueError to its API error; anything else is `internal`."""
+    """Map a Waypost error, ValueError or full disk to its API error; anything else is `internal`."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, StorageFull) or (isinstance(exc, OSError) and exc.errno in FULL_DISK):
+        return storage_full(exc)
     for cls, type in (
         (InstanceNotFound, "instance.not_found"),
         (WorkflowNotFound, "workflow.not_found"),
@@ -76,6 +84,14 @@ def from_exception(exc: Exception) -> ApiError:
     return ApiError("internal", "internal error; see the host log")
 
 
+def storage_full(exc: OSError) -> ApiError:
+    """The 507 answer to a write the data directory's disk (or quota) had no room for."""
+    detail = exc.strerror or str(exc)  # StorageFull(errno, message) keeps its message in strerror
+    if "disk is full" not in detail:
+        detail = f"the data directory's disk is full ({detail})"
+    return ApiError("storage.full", f"{detail}; free some space there and retry")
+
+
 def ok(
     result: Any,
     result_info: dict[str, Any] | None = None,
@@ -88,7 +104,8 @@ def ok(
     return JSONResponse(body, status_code=status)
 
 
-def failure(error: ApiError) -> JSONResponse:
+def failure(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error envelope for `error`, with its HTTP status; `headers` are added (e.g. Allow)."""
     status, code = ERRORS[error.type]
     body = {
         "success": False,
@@ -96,5 +113,6 @@ def failure(error: ApiError) -> JSONResponse:
         "messages": [],
         "result": None,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="waypost"'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="waypost"'}
     return JSONResponse(body, status_code=status, headers=headers)
