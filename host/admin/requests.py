@@ -1,4 +1,4 @@
-"""Parse and validate admin API bodies and query strings; every problem is an ApiError naming the key."""
+"""Validate admin API bodies (as host.admin.body parsed them) and query strings; errors name the key."""
 
 from __future__ import annotations
 
@@ -9,50 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
-
+from host.admin.body import NO_BODY
 from host.admin.envelope import ApiError
 from host.workflows.status import ACTIONS, InstanceStatus
 
-NO_BODY = object()
 STATUSES = tuple(s.value for s in InstanceStatus)
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
 _RETENTION_KEYS = ("error_retention", "success_retention")
 _LOCATIONS = ("wnam", "weur", "enam", "eeur", "apac", "apac-ne", "apac-se", "oc", "sam", "afr", "me")
-
-
-async def read_json(request: Request, max_body: int) -> Any:
-    """The request's JSON body, or NO_BODY when it is empty; 413 past `max_body` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body:
-        raise _too_large(int(declared), max_body)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body:
-            raise _too_large(size, max_body)
-        chunks.append(chunk)
-    data = b"".join(chunks)
-    if not data.strip():
-        return NO_BODY
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise ApiError("request.invalid", "request body is not UTF-8 text") from None
-    except ValueError as exc:
-        raise ApiError("request.invalid", f"request body is not valid JSON: {exc}") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError(
-        "request.too_large", f"request body is {size}+ bytes, over the limit of {limit} bytes (host.max_body)"
-    )
 
 
 def _object(body: Any, what: str, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -1,13 +1,15 @@
-"""The admin REST API: Cloudflare's Workflows paths under /client/v4/accounts/{account_id}/workflows."""
+"""The admin REST API: Cloudflare's Workflows paths under /client/v4/accounts/{account_id}/workflows,
+as a Starlette application mounted at /client/v4."""
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,17 +18,18 @@ from starlette.types import Receive, Scope, Send
 from host.admin import requests as rq
 from host.admin import shapes
 from host.admin.auth import TokenAuth
-from host.admin.envelope import ApiError, failure, from_exception, ok
+from host.admin.body import NO_BODY, read_json
+from host.admin.envelope import ApiError, ok
+from host.admin.failures import InternalErrors, exception_handlers
+from host.admin.gate import Gate, Handler
+from host.admin.mount import PrefixMount
 from host.admin.steps import build_steps, find_step, read_journal, step_result
+from host.config import RESERVED_PREFIX, Config
 from host.workflows import instances
 from host.workflows.files import InstanceDir
 from host.workflows.ids import check_event_type, check_instance_id, check_name
 from host.workflows.runner import iso
 
-log = logging.getLogger("waypost.admin")
-
-Handler = Callable[[Request], Awaitable[Response]]
-PREFIX = "/client/v4/accounts/{account_id}/workflows"
 # the status an instance moves to when a control request is accepted (the host applies it right after)
 _AFTER = {"resume": "queued", "terminate": "terminated", "restart": "queued"}
 
@@ -35,53 +38,42 @@ LOAD_ERROR_CODE = 10050  # envelope message: a worker's code failed to load on r
 
 
 class AdminApi:
-    """Handlers for every admin path; `engine` runs the instances, `config` is the host's Config."""
+    """Handlers for every admin path, one method per operation.
 
-    def __init__(self, engine: Any, config: Any, auth: TokenAuth) -> None:
+    `engine` runs the instances; `config_source()` is the host's current Config (the host swaps it
+    on reload); `load_errors()` maps each worker whose last reload failed to the error.
+    """
+
+    def __init__(
+        self, engine: Any, config_source: Callable[[], Config], load_errors: Callable[[], dict[str, str]]
+    ) -> None:
         self.engine = engine
-        self.config = config
-        self.auth = auth
-        self.account_id: str = config.host.account_id
-        self.max_body: int = config.host.max_body
-
-    async def handle(self, request: Request, handlers: dict[str, Handler]) -> Response:
-        try:
-            self.auth.check(request)
-            account = request.path_params.get("account_id")
-            if account is not None and account != self.account_id:
-                raise ApiError(
-                    "account.not_found",
-                    f"account {account!r} not found (this host serves "
-                    f"account {self.account_id!r}, set by host.account_id)",
-                )
-            handler = handlers.get(request.method)
-            if handler is None:
-                raise ApiError(
-                    "method.not_allowed",
-                    f"{request.method} is not allowed on {request.url.path} "
-                    f"(allowed: {', '.join(sorted(handlers))})",
-                )
-            return await handler(request)
-        except Exception as exc:
-            error = from_exception(exc)
-            if error.type == "internal":
-                log.exception("admin API: %s %s failed", request.method, request.url.path)
-            return failure(error)
+        self.config_source = config_source
+        self.load_errors = load_errors
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    @property
+    def max_body(self) -> int:
+        return self.config_source().host.max_body
 
     def workflow(self, request: Request) -> shapes.WorkflowInfo:
         name = check_name(request.path_params["workflow_name"])
         self.engine.require(name)
-        return self.infos(request).get(name) or shapes.WorkflowInfo(name)
+        return self.infos().get(name) or shapes.WorkflowInfo(name)
 
-    def infos(self, request: Request) -> dict[str, shapes.WorkflowInfo]:
-        # the host swaps its Config on reload (new workflows, classes); read the current one
-        host = getattr(request.app.state, "host", None) if "app" in request.scope else None
-        return shapes.workflow_infos(getattr(host, "config", None) or self.config)
+    def infos(self) -> dict[str, shapes.WorkflowInfo]:
+        return shapes.workflow_infos(self.config_source())
 
     def instance_id(self, request: Request) -> str:
         return check_instance_id(request.path_params["instance_id"])
+
+    def load_messages(self) -> list[dict[str, Any]]:
+        """Workers whose last reload failed (they serve their last good version), as envelope messages."""
+        return [
+            {"code": LOAD_ERROR_CODE, "message": f"worker {name!r} failed to load: {message}"}
+            for name, message in sorted(self.load_errors().items())
+        ]
 
     @staticmethod
     async def io(fn: Callable[[], Any]) -> Any:
@@ -92,28 +84,19 @@ class AdminApi:
     async def list_workflows(self, request: Request) -> Response:
         paging = rq.parse_page(request.query_params)
         search = request.query_params.get("search") or ""
-        infos = self.infos(request)
+        infos = self.infos()
         names = sorted(n for n in self.engine.definitions if search.lower() in n.lower())
         total = len(names)
         start = (paging.page - 1) * paging.per_page
         chosen = [infos.get(n) or shapes.WorkflowInfo(n) for n in names[start : start + paging.per_page]]
         docs = await self.io(lambda: [shapes.workflow_doc(self.engine.data_dir, info) for info in chosen])
         info = _page_info(paging.page, paging.per_page, len(docs), total)
-        return ok(docs, info, messages=self.load_errors(request))
+        return ok(docs, info, messages=self.load_messages())
 
     async def get_workflow(self, request: Request) -> Response:
         info = self.workflow(request)
         doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
-        return ok(doc, messages=self.load_errors(request))
-
-    def load_errors(self, request: Request) -> list[dict[str, Any]]:
-        """Workers whose last reload failed (they serve their last good version), as envelope messages."""
-        host = getattr(request.app.state, "host", None) if "app" in request.scope else None
-        errors: dict[str, str] = getattr(getattr(host, "registry", None), "errors", None) or {}
-        return [
-            {"code": LOAD_ERROR_CODE, "message": f"worker {name!r} failed to load: {message}"}
-            for name, message in sorted(errors.items())
-        ]
+        return ok(doc, messages=self.load_messages())
 
     async def read_only(self, request: Request) -> Response:
         self.workflow(request)
@@ -154,14 +137,14 @@ class AdminApi:
 
     async def create_instance(self, request: Request) -> Response:
         info = self.workflow(request)
-        raw_id, raw_params = rq.parse_create(await rq.read_json(request, self.max_body))
+        raw_id, raw_params = rq.parse_create(await read_json(request, self.max_body))
         instance_id, params = instances.prepare_create(raw_id, raw_params)
         status = await self.engine.create(info.name, instance_id, params, trigger="api")
         return ok(shapes.created_item(status, {"trigger_source": "api"}, info), status=201)
 
     async def create_batch(self, request: Request) -> Response:
         info = self.workflow(request)
-        prepared = instances.prepare_batch(rq.parse_batch(await rq.read_json(request, self.max_body)))
+        prepared = instances.prepare_batch(rq.parse_batch(await read_json(request, self.max_body)))
         data_dir = self.engine.data_dir
 
         def taken() -> list[str]:
@@ -245,7 +228,7 @@ class AdminApi:
     async def change_status(self, request: Request) -> Response:
         info = self.workflow(request)
         instance_id = self.instance_id(request)
-        action = rq.parse_status_change(await rq.read_json(request, self.max_body))
+        action = rq.parse_status_change(await read_json(request, self.max_body))
         before = await self.io(lambda: self.engine.status(info.name, instance_id))
         await self.engine.control(info.name, instance_id, action)
         after = _AFTER.get(action) or ("waitingForPause" if before.get("status") == "running" else "paused")
@@ -255,13 +238,10 @@ class AdminApi:
         info = self.workflow(request)
         instance_id = self.instance_id(request)
         event_type = check_event_type(request.path_params["event_type"])
-        body = await rq.read_json(request, self.max_body)
-        payload = None if body is rq.NO_BODY else body
+        body = await read_json(request, self.max_body)
+        payload = None if body is NO_BODY else body
         await self.engine.send_event(info.name, instance_id, event_type, payload)
         return ok({"instanceId": instance_id, "timestamp": iso(time.time())})
-
-    async def not_found(self, request: Request) -> Response:
-        raise ApiError("route.not_found", f"no admin API route {request.method} {request.url.path}")
 
 
 def _page_info(page: int, per_page: int, count: int, total: int) -> dict[str, Any]:
@@ -288,46 +268,84 @@ def _after(doc: dict[str, Any], cursor: tuple[float, str], direction: str) -> bo
     return key > cursor if direction == "asc" else key < cursor
 
 
-class _Endpoint:
-    """An ASGI app for one path that picks the handler by method (unknown methods get the envelope)."""
+def admin_app(
+    engine: Any,
+    config_source: Callable[[], Config],
+    load_errors: Callable[[], dict[str, str]],
+    auth: TokenAuth,
+) -> Starlette:
+    """The admin API as an application whose paths are below /client/v4 (admin_mount mounts it there).
 
-    def __init__(self, api: AdminApi, handlers: dict[str, Handler]) -> None:
-        self.api = api
-        self.handlers = handlers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.api.handle(request, self.handlers)
-        await response(scope, receive, send)
-
-
-def admin_routes(engine: Any, config: Any, auth: TokenAuth | None = None) -> list[BaseRoute]:
-    """The admin API's routes, to be tried before worker dispatch (the last one claims /client/v4/*)."""
-    api = AdminApi(engine, config, auth or TokenAuth.from_environ())
-    inst = PREFIX + "/{workflow_name}/instances"
-    table: list[tuple[str, dict[str, Handler]]] = [
-        (PREFIX, {"GET": api.list_workflows}),
-        (
-            PREFIX + "/{workflow_name}",
-            {"GET": api.get_workflow, "PUT": api.read_only, "DELETE": api.read_only},
-        ),
-        (PREFIX + "/{workflow_name}/versions", {"GET": api.list_versions}),
-        (PREFIX + "/{workflow_name}/versions/{version_id}", {"GET": api.get_version}),
-        (PREFIX + "/{workflow_name}/versions/{version_id}/graph", {"GET": api.version_graph}),
-        (inst, {"GET": api.list_instances, "POST": api.create_instance}),
-        (inst + "/batch", {"POST": api.create_batch}),
-        (inst + "/{instance_id}", {"GET": api.get_instance}),
-        (inst + "/{instance_id}/step", {"GET": api.get_step}),
-        (inst + "/{instance_id}/status", {"PATCH": api.change_status}),
-        (inst + "/{instance_id}/events/{event_type}", {"POST": api.send_event}),
-        ("/client/v4", {}),
-        ("/client/v4/{rest:path}", {}),
+    Every answer, errors included, is Cloudflare's envelope: a path no route has is a 404, a method
+    the path does not take a 405 with `Allow`, each after `auth` admits the caller.
+    """
+    api = AdminApi(engine, config_source, load_errors)
+    gate = Gate(auth, lambda: config_source().host.account_id)
+    workflows = "/accounts/{account_id}/workflows"
+    workflow = workflows + "/{workflow_name}"
+    version = workflow + "/versions/{version_id}"
+    listing = workflow + "/instances"
+    instance = listing + "/{instance_id}"
+    table: list[tuple[str, Handler, Sequence[str]]] = [
+        (workflows, api.list_workflows, ["GET"]),
+        (workflow, api.get_workflow, ["GET"]),
+        (workflow, api.read_only, ["PUT", "DELETE"]),
+        (workflow + "/versions", api.list_versions, ["GET"]),
+        (version, api.get_version, ["GET"]),
+        (version + "/graph", api.version_graph, ["GET"]),
+        (listing, api.list_instances, ["GET"]),
+        (listing, api.create_instance, ["POST"]),
+        (listing + "/batch", api.create_batch, ["POST"]),
+        (instance, api.get_instance, ["GET"]),
+        (instance + "/step", api.get_step, ["GET"]),
+        (instance + "/status", api.change_status, ["PATCH"]),
+        (instance + "/events/{event_type}", api.send_event, ["POST"]),
     ]
-    routes: list[BaseRoute] = []
-    for path, handlers in table:
-        if not handlers:
-            handlers = {
-                m: api.not_found for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-            }
-        routes.append(Route(path, endpoint=_Endpoint(api, handlers)))
-    return routes
+    routes: list[BaseRoute] = [
+        Route(path, gate.guard(handler), methods=list(methods)) for path, handler, methods in table
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers=exception_handlers(gate, routes),
+        middleware=[Middleware(InternalErrors)],
+    )
+    app.router.redirect_slashes = False  # a path with a trailing slash is not found, not redirected
+    return app
+
+
+def admin_mount(
+    engine: Any,
+    config_source: Callable[[], Config],
+    load_errors: Callable[[], dict[str, str]],
+    auth: TokenAuth | None = None,
+) -> BaseRoute:
+    """The admin API at /client/v4, claiming every path below it; list it before the worker routes.
+
+    `auth` defaults to TokenAuth.from_environ(), which raises ConfigError for a WAYPOST_API_TOKEN
+    that holds no token.
+    """
+    app = admin_app(engine, config_source, load_errors, auth or TokenAuth.from_environ())
+    return PrefixMount(RESERVED_PREFIX, app)
+
+
+def admin_routes(engine: Any, config: Config, auth: TokenAuth | None = None) -> list[BaseRoute]:
+    """Transitional, until host/app.py calls admin_mount: the admin mount, reading the current Config
+    and load errors from the Host in the parent application's state."""
+    seen: list[Any] = [None]  # the parent app's Host, kept from the last request
+
+    def host_config() -> Config:
+        current: Config | None = getattr(seen[0], "config", None)
+        return current or config
+
+    def host_load_errors() -> dict[str, str]:
+        errors: dict[str, str] = getattr(getattr(seen[0], "registry", None), "errors", None) or {}
+        return errors
+
+    app = admin_app(engine, host_config, host_load_errors, auth or TokenAuth.from_environ())
+
+    async def with_host(scope: Scope, receive: Receive, send: Send) -> None:
+        parent = scope.get("app")
+        seen[0] = getattr(getattr(parent, "state", None), "host", None) or seen[0]
+        await app(scope, receive, send)
+
+    return [PrefixMount(RESERVED_PREFIX, with_host)]
