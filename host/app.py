@@ -11,7 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from host.admin.routes import admin_routes
+from host.admin.routes import admin_mount
 from host.config import Config, load_config
 from host.errors import ConfigError, WaypostError
 from host.runtime.context import BackgroundWork
@@ -20,7 +20,9 @@ from host.runtime.env import Env, build_envs
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
-from host.workflows.engine import Engine, WorkflowDef
+from host.workflows.activation import WorkflowDef
+from host.workflows.engine import Engine
+from host.workflows.service import WorkflowService
 
 logger = logging.getLogger("waypost")
 
@@ -34,6 +36,7 @@ class Host:
         self.background = BackgroundWork()
         hc = config.host
         self.engine = Engine(hc.data_dir, durability=hc.durability, hibernate_after=hc.hibernate_after)
+        self.service = WorkflowService(self.engine)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
         self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
@@ -44,7 +47,7 @@ class Host:
 
     def activate(self, config: Config) -> None:
         """Build envs and routes for `config` and swap them in; tell the engine the workflow classes."""
-        envs = build_envs(config, self.dispatcher.invoke, self.engine.binding)
+        envs = build_envs(config, self.dispatcher.invoke, self.service.binding)
         routes = RouteTable.build((w.name, w.routes) for w in config.workers)
         self.config, self.envs, self.routes = config, envs, routes
         self.engine.set_workflows(self._workflow_defs(config, envs))
@@ -118,7 +121,7 @@ def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[Ba
 
     routes: list[BaseRoute] = list(extra_routes)
     # ---- admin API (host/admin) is mounted here, before worker dispatch ----
-    routes.extend(admin_routes(host.engine, host.config))
+    routes.append(admin_mount(host.service, lambda: host.config, lambda: host.registry.errors))
     routes.append(Route("/{path:path}", endpoint=host.dispatcher))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.host = host

@@ -118,5 +118,13 @@ class NondeterminismError(EngineSignal):
     code = "instance.nondeterministic"
 
 
+class StoreUnavailable(EngineSignal):
+    """The journal cannot be written (a full disk, an I/O error): stop, and try again later."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Evicted(EngineSignal):
     """The instance was paused, terminated or restarted while it ran; stop without recording more."""

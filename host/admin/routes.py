@@ -13,7 +13,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
 from host.admin import requests as rq
 from host.admin import shapes
@@ -23,12 +22,11 @@ from host.admin.envelope import ApiError, ok
 from host.admin.failures import InternalErrors, exception_handlers
 from host.admin.gate import Gate, Handler
 from host.admin.mount import PrefixMount
-from host.admin.steps import build_steps, find_step, read_journal, step_result
+from host.admin.steps import build_steps, find_step, step_result
 from host.config import RESERVED_PREFIX, Config
-from host.workflows import instances
-from host.workflows.files import InstanceDir
 from host.workflows.ids import check_event_type, check_instance_id, check_name
-from host.workflows.runner import iso
+from host.workflows.service import WorkflowService, prepare_create
+from host.workflows.status import iso
 
 # the status an instance moves to when a control request is accepted (the host applies it right after)
 _AFTER = {"resume": "queued", "terminate": "terminated", "restart": "queued"}
@@ -40,14 +38,18 @@ LOAD_ERROR_CODE = 10050  # envelope message: a worker's code failed to load on r
 class AdminApi:
     """Handlers for every admin path, one method per operation.
 
-    `engine` runs the instances; `config_source()` is the host's current Config (the host swaps it
-    on reload); `load_errors()` maps each worker whose last reload failed to the error.
+    `service` creates, controls and reads the instances; `config_source()` is the host's current
+    Config (the host swaps it on reload); `load_errors()` maps each worker whose last reload failed
+    to the error.
     """
 
     def __init__(
-        self, engine: Any, config_source: Callable[[], Config], load_errors: Callable[[], dict[str, str]]
+        self,
+        service: WorkflowService,
+        config_source: Callable[[], Config],
+        load_errors: Callable[[], dict[str, str]],
     ) -> None:
-        self.engine = engine
+        self.service = service
         self.config_source = config_source
         self.load_errors = load_errors
 
@@ -59,7 +61,7 @@ class AdminApi:
 
     def workflow(self, request: Request) -> shapes.WorkflowInfo:
         name = check_name(request.path_params["workflow_name"])
-        self.engine.require(name)
+        self.service.require(name)
         return self.infos().get(name) or shapes.WorkflowInfo(name)
 
     def infos(self) -> dict[str, shapes.WorkflowInfo]:
@@ -85,17 +87,17 @@ class AdminApi:
         paging = rq.parse_page(request.query_params)
         search = request.query_params.get("search") or ""
         infos = self.infos()
-        names = sorted(n for n in self.engine.definitions if search.lower() in n.lower())
+        names = sorted(n for n in self.infos() if search.lower() in n.lower())
         total = len(names)
         start = (paging.page - 1) * paging.per_page
         chosen = [infos.get(n) or shapes.WorkflowInfo(n) for n in names[start : start + paging.per_page]]
-        docs = await self.io(lambda: [shapes.workflow_doc(self.engine.data_dir, info) for info in chosen])
+        docs = await self.io(lambda: [shapes.workflow_doc(self.service, info) for info in chosen])
         info = _page_info(paging.page, paging.per_page, len(docs), total)
         return ok(docs, info, messages=self.load_messages())
 
     async def get_workflow(self, request: Request) -> Response:
         info = self.workflow(request)
-        doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
+        doc = await self.io(lambda: shapes.workflow_doc(self.service, info))
         return ok(doc, messages=self.load_messages())
 
     async def read_only(self, request: Request) -> Response:
@@ -109,7 +111,7 @@ class AdminApi:
     async def list_versions(self, request: Request) -> Response:
         info = self.workflow(request)
         paging = rq.parse_page(request.query_params)
-        doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
+        doc = await self.io(lambda: shapes.workflow_doc(self.service, info))
         versions = [shapes.version_doc(info, doc["created_on"])] if paging.page == 1 else []
         return ok(versions, _page_info(paging.page, paging.per_page, len(versions), 1))
 
@@ -130,7 +132,7 @@ class AdminApi:
             raise ApiError(
                 "version.not_found", f"version {wanted[:80]!r} of workflow {info.name!r} not found"
             )
-        doc = await self.io(lambda: shapes.workflow_doc(self.engine.data_dir, info))
+        doc = await self.io(lambda: shapes.workflow_doc(self.service, info))
         return shapes.version_doc(info, doc["created_on"])
 
     # -- instances -----------------------------------------------------------------------------------
@@ -138,35 +140,21 @@ class AdminApi:
     async def create_instance(self, request: Request) -> Response:
         info = self.workflow(request)
         raw_id, raw_params = rq.parse_create(await read_json(request, self.max_body))
-        instance_id, params = instances.prepare_create(raw_id, raw_params)
-        status = await self.engine.create(info.name, instance_id, params, trigger="api")
+        instance_id, params = prepare_create(raw_id, raw_params)
+        status = await self.service.create(info.name, instance_id, params, trigger="api")
         return ok(shapes.created_item(status, {"trigger_source": "api"}, info), status=201)
 
     async def create_batch(self, request: Request) -> Response:
         info = self.workflow(request)
-        prepared = instances.prepare_batch(rq.parse_batch(await read_json(request, self.max_body)))
-        data_dir = self.engine.data_dir
-
-        def taken() -> list[str]:
-            return [iid for iid, _ in prepared if InstanceDir(data_dir, info.name, iid).path.exists()]
-
-        clashes = await self.io(taken)
-        if clashes:
-            raise ApiError(
-                "instance.already_exists",
-                f"instance {clashes[0]!r} already exists in workflow "
-                f"{info.name!r}; nothing in the batch was created",
-            )
-        created = []
-        for instance_id, params in prepared:
-            status = await self.engine.create(info.name, instance_id, params, trigger="api")
-            created.append(shapes.created_item(status, {"trigger_source": "api"}, info))
+        items = rq.parse_batch(await read_json(request, self.max_body))
+        docs = await self.service.create_batch(info.name, items, trigger="api")
+        created = [shapes.created_item(status, {"trigger_source": "api"}, info) for status in docs]
         return ok(created, status=201)
 
     async def list_instances(self, request: Request) -> Response:
         info = self.workflow(request)
         query = rq.parse_instance_query(request.query_params)
-        docs = await self.io(lambda: instances.list_instances(self.engine.data_dir, info.name, query.status))
+        docs = await self.io(lambda: self.service.list_instances(info.name, query.status))
         docs = [d for d in docs if _within(d, query.date_start, query.date_end)]
         if query.direction == "asc":
             docs.reverse()
@@ -183,10 +171,10 @@ class AdminApi:
             last = chosen[-1] if chosen else None
             more = last is not None and len(docs) > len(chosen)
             result_info["cursor"] = rq.encode_cursor(_created(last), last["id"]) if more and last else None
-        data_dir = self.engine.data_dir
+        service = self.service
         items = await self.io(
             lambda: [
-                shapes.instance_item(d, shapes.read_meta(data_dir, info.name, d["id"]), info) for d in chosen
+                shapes.instance_item(d, shapes.read_meta(service, info.name, d["id"]), info) for d in chosen
             ]
         )
         return ok(items, result_info)
@@ -197,7 +185,7 @@ class AdminApi:
         view = rq.parse_instance_view(request.query_params)
         detail = await self.io(
             lambda: shapes.instance_detail(
-                self.engine.data_dir, info, instance_id, simple=view.simple, order=view.order
+                self.service, info, instance_id, simple=view.simple, order=view.order
             )
         )
         detail.pop("id", None)  # Cloudflare's answer has no id; the CLI's --json keeps it
@@ -207,11 +195,10 @@ class AdminApi:
         info = self.workflow(request)
         instance_id = self.instance_id(request)
         query = rq.parse_step_query(request.query_params)
-        data_dir = self.engine.data_dir
 
         def load() -> tuple[str, list[dict[str, Any]]]:
-            status = instances.read_status(data_dir, info.name, instance_id)
-            entries, _ = read_journal(InstanceDir(data_dir, info.name, instance_id).journal_path)
+            status = self.service.status(info.name, instance_id)
+            entries, _ = self.service.journal(info.name, instance_id)
             return str(status.get("status")), build_steps(entries, time.time())
 
         status, steps = await self.io(load)
@@ -229,9 +216,8 @@ class AdminApi:
         info = self.workflow(request)
         instance_id = self.instance_id(request)
         action = rq.parse_status_change(await read_json(request, self.max_body))
-        before = await self.io(lambda: self.engine.status(info.name, instance_id))
-        await self.engine.control(info.name, instance_id, action)
-        after = _AFTER.get(action) or ("waitingForPause" if before.get("status") == "running" else "paused")
+        before = await self.service.control(info.name, instance_id, action)
+        after = _AFTER.get(action) or ("waitingForPause" if before == "running" else "paused")
         return ok({"status": after, "timestamp": iso(time.time())})
 
     async def send_event(self, request: Request) -> Response:
@@ -240,7 +226,7 @@ class AdminApi:
         event_type = check_event_type(request.path_params["event_type"])
         body = await read_json(request, self.max_body)
         payload = None if body is NO_BODY else body
-        await self.engine.send_event(info.name, instance_id, event_type, payload)
+        await self.service.send_event(info.name, instance_id, event_type, payload)
         return ok({"instanceId": instance_id, "timestamp": iso(time.time())})
 
 
@@ -269,7 +255,7 @@ def _after(doc: dict[str, Any], cursor: tuple[float, str], direction: str) -> bo
 
 
 def admin_app(
-    engine: Any,
+    service: WorkflowService,
     config_source: Callable[[], Config],
     load_errors: Callable[[], dict[str, str]],
     auth: TokenAuth,
@@ -279,7 +265,7 @@ def admin_app(
     Every answer, errors included, is Cloudflare's envelope: a path no route has is a 404, a method
     the path does not take a 405 with `Allow`, each after `auth` admits the caller.
     """
-    api = AdminApi(engine, config_source, load_errors)
+    api = AdminApi(service, config_source, load_errors)
     gate = Gate(auth, lambda: config_source().host.account_id)
     workflows = "/accounts/{account_id}/workflows"
     workflow = workflows + "/{workflow_name}"
@@ -314,7 +300,7 @@ def admin_app(
 
 
 def admin_mount(
-    engine: Any,
+    service: WorkflowService,
     config_source: Callable[[], Config],
     load_errors: Callable[[], dict[str, str]],
     auth: TokenAuth | None = None,
@@ -324,28 +310,5 @@ def admin_mount(
     `auth` defaults to TokenAuth.from_environ(), which raises ConfigError for a WAYPOST_API_TOKEN
     that holds no token.
     """
-    app = admin_app(engine, config_source, load_errors, auth or TokenAuth.from_environ())
+    app = admin_app(service, config_source, load_errors, auth or TokenAuth.from_environ())
     return PrefixMount(RESERVED_PREFIX, app)
-
-
-def admin_routes(engine: Any, config: Config, auth: TokenAuth | None = None) -> list[BaseRoute]:
-    """Transitional, until host/app.py calls admin_mount: the admin mount, reading the current Config
-    and load errors from the Host in the parent application's state."""
-    seen: list[Any] = [None]  # the parent app's Host, kept from the last request
-
-    def host_config() -> Config:
-        current: Config | None = getattr(seen[0], "config", None)
-        return current or config
-
-    def host_load_errors() -> dict[str, str]:
-        errors: dict[str, str] = getattr(getattr(seen[0], "registry", None), "errors", None) or {}
-        return errors
-
-    app = admin_app(engine, host_config, host_load_errors, auth or TokenAuth.from_environ())
-
-    async def with_host(scope: Scope, receive: Receive, send: Send) -> None:
-        parent = scope.get("app")
-        seen[0] = getattr(getattr(parent, "state", None), "host", None) or seen[0]
-        await app(scope, receive, send)
-
-    return [PrefixMount(RESERVED_PREFIX, with_host)]

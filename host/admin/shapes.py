@@ -6,18 +6,14 @@ Shared by the admin API and the CLI's `--json`, so both answer with the same doc
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from host.admin.steps import api_steps, build_steps, read_journal
-from host.workflows import instances
-from host.workflows.files import InstanceDir, workflows_root
-from host.workflows.runner import iso
-from host.workflows.status import InstanceStatus
+from host.admin.steps import api_steps, build_steps
+from host.workflows.service import WorkflowService
+from host.workflows.status import InstanceStatus, iso
 
 _NAMESPACE = uuid.UUID("9b1f5f1e-6a38-4c38-9a52-77a1d3c0b0a1")
 TRIGGER_SOURCES = ("unknown", "api", "binding", "event", "cron")
@@ -65,15 +61,11 @@ def status_counts(docs: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def workflow_doc(data_dir: Path, info: WorkflowInfo) -> dict[str, Any]:
-    """One workflow as Cloudflare lists it, with instance counts by status (reads every status.json)."""
-    docs = instances.list_instances(data_dir, info.name)
-    folder = workflows_root(data_dir) / info.name
-    try:
-        created = folder.stat().st_ctime
-        modified = folder.stat().st_mtime
-    except FileNotFoundError:
-        created = modified = time.time()
+def workflow_doc(service: WorkflowService, info: WorkflowInfo) -> dict[str, Any]:
+    """One workflow as Cloudflare lists it, with instance counts by status (reads every status)."""
+    stored = service.store.workflow_times(info.name)
+    docs = service.list_instances(info.name) if stored is not None else []
+    created, modified = stored or (time.time(), time.time())
     newest = docs[0].get("created_on") if docs else None
     return {
         "id": workflow_id(info.name),
@@ -104,12 +96,14 @@ def version_doc(info: WorkflowInfo, created_on: str) -> dict[str, Any]:
     return doc
 
 
-def read_meta(data_dir: Path, workflow: str, instance_id: str) -> dict[str, Any]:
-    """instance.json of an instance ({} when it cannot be read)."""
+def read_meta(service: WorkflowService, workflow: str, instance_id: str) -> dict[str, Any]:
+    """The instance document ({} when it cannot be read), from the journal's first line."""
     try:
-        return InstanceDir(data_dir, workflow, instance_id).read_meta()
+        entries, _ = service.journal(workflow, instance_id)
     except (OSError, ValueError, LookupError):
         return {}
+    first = entries[0].get("instance") if entries else None
+    return first if isinstance(first, dict) else {}
 
 
 def trigger_source(meta: dict[str, Any]) -> str:
@@ -144,7 +138,7 @@ def created_item(status: dict[str, Any], meta: dict[str, Any], info: WorkflowInf
 
 
 def instance_detail(
-    data_dir: Path,
+    service: WorkflowService,
     info: WorkflowInfo,
     instance_id: str,
     *,
@@ -153,9 +147,10 @@ def instance_detail(
     now: float | None = None,
 ) -> dict[str, Any]:
     """An instance as GET .../instances/{id} answers: status, params, times, output, error and steps."""
-    status = instances.read_status(data_dir, info.name, instance_id)
-    folder = InstanceDir(data_dir, info.name, instance_id)
-    meta = read_meta(data_dir, info.name, instance_id)
+    status = service.status(info.name, instance_id)
+    entries, _ = service.journal(info.name, instance_id)
+    first = entries[0].get("instance") if entries else None
+    meta = first if isinstance(first, dict) else {}
     state = status.get("status")
     doc: dict[str, Any] = {
         "id": instance_id,
@@ -173,15 +168,9 @@ def instance_detail(
         "steps": [],
     }
     if not simple:
-        entries, _ = read_journal(folder.journal_path)
         doc["steps"] = api_steps(build_steps(entries, time.time() if now is None else now), order)
     return doc
 
 
 def dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def instance_names(data_dir: Path, workflow: str) -> list[str]:
-    root = workflows_root(data_dir) / workflow / "instances"
-    return sorted(os.listdir(root)) if root.is_dir() else []

@@ -9,34 +9,56 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
 
 from host.admin import shapes
 from host.cli.output import compact, duration, error_text, labelled, print_json, table, user_errors, when
-from host.workflows import instances
+from host.workflows.filestore import FileStore
+from host.workflows.service import WorkflowService, prepare_create
 from host.workflows.status import ACTIONS, InstanceStatus
+
+T = TypeVar("T")
 
 STATUSES = [s.value for s in InstanceStatus]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Target:
-    """The data directory and what config.yaml (if any) says about its workflows."""
+    """The data directory, what config.yaml (if any) says about its workflows, and the service."""
 
     data_dir: Path
     durability: str
     defined: dict[str, shapes.WorkflowInfo]
     has_config: bool
+    service: WorkflowService = field(init=False)
+
+    def __post_init__(self) -> None:
+        known = (lambda: set(self.defined)) if self.has_config else None
+        self.service = WorkflowService(store=FileStore(self.data_dir, self.durability), known=known)
 
     def names(self) -> list[str]:
-        return sorted(set(self.defined) | set(instances.workflow_names(self.data_dir)))
+        return sorted(set(self.defined) | set(self.service.store.workflows()))
 
     def info(self, name: str) -> shapes.WorkflowInfo:
         """The workflow `name`; WorkflowNotFound unless config.yaml defines it (without one: it has data)."""
-        instances.require_workflow(self.data_dir, name, set(self.defined) if self.has_config else None)
+        self.service.require(name)
         return self.defined.get(name) or shapes.WorkflowInfo(name)
+
+    def run(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run one of the service's async operations to its end, durable writes included."""
+
+        async def main() -> T:
+            try:
+                return await operation(*args)
+            finally:
+                await self.service.store.aclose()
+
+        return anyio.run(main)
 
 
 def load_target(args: argparse.Namespace) -> Target:
@@ -65,7 +87,7 @@ def resolve_id(target: Target, workflow: str, instance_id: str) -> str:
     """`latest` means the newest instance of the workflow."""
     if instance_id != "latest":
         return instance_id
-    docs = instances.list_instances(target.data_dir, workflow)
+    docs = target.service.list_instances(workflow)
     if not docs:
         raise LookupError(f"workflow {workflow!r} has no instances yet")
     return str(docs[0]["id"])
@@ -85,7 +107,7 @@ def load_instance(args: argparse.Namespace) -> tuple[Target, shapes.WorkflowInfo
 def cmd_list(args: argparse.Namespace) -> int:
     target = load_target(args)
     docs = [
-        shapes.workflow_doc(target.data_dir, target.defined.get(n) or shapes.WorkflowInfo(n))
+        shapes.workflow_doc(target.service, target.defined.get(n) or shapes.WorkflowInfo(n))
         for n in target.names()
     ]
     if args.json:
@@ -117,7 +139,7 @@ def _counts(counts: dict[str, int]) -> str:
 def cmd_describe(args: argparse.Namespace) -> int:
     target = load_target(args)
     info = target.info(args.name)
-    doc = shapes.workflow_doc(target.data_dir, info)
+    doc = shapes.workflow_doc(target.service, info)
     doc["version"] = shapes.version_doc(info, doc["created_on"])
     if args.json:
         print_json(doc)
@@ -146,10 +168,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_trigger(args: argparse.Namespace) -> int:
     target = load_target(args)
     info = target.info(args.name)
-    instance_id, params = instances.prepare_create(args.id, parse_json_arg(args.params, "PARAMS_JSON"))
-    status = instances.create_instance(
-        target.data_dir, info.name, instance_id, params, durability=target.durability, trigger="api"
-    )
+    instance_id, params = prepare_create(args.id, parse_json_arg(args.params, "PARAMS_JSON"))
+    status = target.run(target.service.create, info.name, instance_id, params, "api")
     if args.json:
         print_json(shapes.created_item(status, {"trigger_source": "api"}, info))
     else:
@@ -161,7 +181,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 def cmd_instances_list(args: argparse.Namespace) -> int:
     target = load_target(args)
     info = target.info(args.name)
-    docs = instances.list_instances(target.data_dir, info.name, args.status)
+    docs = target.service.list_instances(info.name, args.status)
     if args.reverse:
         docs.reverse()
     if args.limit:
@@ -169,7 +189,7 @@ def cmd_instances_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                shapes.instance_item(d, shapes.read_meta(target.data_dir, info.name, d["id"]), info)
+                shapes.instance_item(d, shapes.read_meta(target.service, info.name, d["id"]), info)
                 | {"step_count": d.get("step_count"), "error": d.get("error")}
                 for d in docs
             ]
@@ -196,8 +216,8 @@ def cmd_instances_list(args: argparse.Namespace) -> int:
 @user_errors
 def cmd_instances_describe(args: argparse.Namespace) -> int:
     target, info, instance_id = load_instance(args)
-    detail = shapes.instance_detail(target.data_dir, info, instance_id)
-    status = instances.read_status(target.data_dir, info.name, instance_id)
+    detail = shapes.instance_detail(target.service, info, instance_id)
+    status = target.service.status(info.name, instance_id)
     detail.update({k: status.get(k) for k in ("modified_on", "wake_at", "waiting_for")})
     if args.json:
         print_json(detail)
@@ -282,9 +302,7 @@ def _step_text(step: dict[str, Any], show_output: bool) -> str:
 @user_errors
 def cmd_control(args: argparse.Namespace) -> int:
     target, info, instance_id = load_instance(args)
-    instances.request_control(
-        target.data_dir, info.name, instance_id, args.action, durability=target.durability, source="cli"
-    )
+    target.run(target.service.control, info.name, instance_id, args.action, "cli")
     if args.json:
         print_json({"id": instance_id, "workflow": info.name, "requested": args.action})
     else:
@@ -298,9 +316,7 @@ def cmd_control(args: argparse.Namespace) -> int:
 def cmd_send_event(args: argparse.Namespace) -> int:
     target, info, instance_id = load_instance(args)
     payload = parse_json_arg(args.payload, "--payload")
-    instances.send_event(
-        target.data_dir, info.name, instance_id, args.type, payload, durability=target.durability
-    )
+    target.run(target.service.send_event, info.name, instance_id, args.type, payload)
     if args.json:
         print_json({"id": instance_id, "workflow": info.name, "type": args.type, "payload": payload})
     else:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import anyio.to_thread
-
-from host.errors import InstanceExists
-from host.workflows import instances
-from host.workflows.files import InstanceDir
+from host.errors import InstanceNotFound
 from host.workflows.ids import check_instance_id
-
-if TYPE_CHECKING:
-    from host.workflows.engine import Engine
+from host.workflows.service import WorkflowService, prepare_create
 
 
 class InstanceHandle:
     """One instance, as returned by create() and get()."""
 
-    def __init__(self, engine: Engine, workflow: str, instance_id: str) -> None:
-        self._engine = engine
+    def __init__(self, service: WorkflowService, workflow: str, instance_id: str) -> None:
+        self._service = service
         self.workflow = workflow
         self.id = instance_id
 
@@ -28,20 +22,20 @@ class InstanceHandle:
 
     async def status(self) -> dict[str, Any]:
         """{"status", "output", "error"} as Cloudflare returns them."""
-        doc = self._engine.status(self.workflow, self.id, brief=True)
+        doc = self._service.status(self.workflow, self.id)
         return {"status": doc["status"], "output": doc.get("output"), "error": doc.get("error")}
 
     async def pause(self) -> None:
-        await self._engine.control(self.workflow, self.id, "pause", source="binding")
+        await self._service.control(self.workflow, self.id, "pause", source="binding")
 
     async def resume(self) -> None:
-        await self._engine.control(self.workflow, self.id, "resume", source="binding")
+        await self._service.control(self.workflow, self.id, "resume", source="binding")
 
     async def terminate(self) -> None:
-        await self._engine.control(self.workflow, self.id, "terminate", source="binding")
+        await self._service.control(self.workflow, self.id, "terminate", source="binding")
 
     async def restart(self) -> None:
-        await self._engine.control(self.workflow, self.id, "restart", source="binding")
+        await self._service.control(self.workflow, self.id, "restart", source="binding")
 
     async def send_event(
         self,
@@ -55,14 +49,14 @@ class InstanceHandle:
             type, payload = options.get("type"), options.get("payload", payload)
         if type is None:
             raise ValueError("send_event needs an event type: send_event(type='...', payload=...)")
-        await self._engine.send_event(self.workflow, self.id, type, payload)
+        await self._service.send_event(self.workflow, self.id, type, payload)
 
 
 class WorkflowBinding:
     """`env.MY_WORKFLOW`: create and look up instances of one workflow."""
 
-    def __init__(self, engine: Engine, workflow: str) -> None:
-        self._engine = engine
+    def __init__(self, service: WorkflowService, workflow: str) -> None:
+        self._service = service
         self.workflow = workflow
 
     def __repr__(self) -> str:
@@ -80,30 +74,17 @@ class WorkflowBinding:
             if not isinstance(options, dict):
                 raise ValueError("create() takes id= and params= (or one dict with 'id' and 'params')")
             id, params = options.get("id", id), options.get("params", params)
-        instance_id, params = instances.prepare_create(id, params)
-        await self._engine.create(self.workflow, instance_id, params, trigger="binding")
-        return InstanceHandle(self._engine, self.workflow, instance_id)
+        instance_id, params = prepare_create(id, params)
+        await self._service.create(self.workflow, instance_id, params, trigger="binding")
+        return InstanceHandle(self._service, self.workflow, instance_id)
 
     async def create_batch(self, items: list[dict[str, Any]]) -> list[InstanceHandle]:
         """Create up to 100 instances; all are validated before any is written."""
-        self._engine.require(self.workflow)
-        prepared = instances.prepare_batch(items)
-        for instance_id, _ in prepared:
-            if await anyio.to_thread.run_sync(self._exists, instance_id):
-                raise InstanceExists(f"instance {instance_id!r} already exists in workflow {self.workflow!r}")
-        handles = []
-        for instance_id, params in prepared:
-            await self._engine.create(self.workflow, instance_id, params, trigger="binding")
-            handles.append(InstanceHandle(self._engine, self.workflow, instance_id))
-        return handles
+        docs = await self._service.create_batch(self.workflow, items, trigger="binding")
+        return [InstanceHandle(self._service, self.workflow, str(doc["id"])) for doc in docs]
 
     async def get(self, id: str) -> InstanceHandle:  # noqa: A002
         """The handle of an existing instance; InstanceNotFound if there is none."""
-        self._engine.require(self.workflow)
-        check_instance_id(id)
-        if not await anyio.to_thread.run_sync(self._exists, id):
-            raise InstanceDir(self._engine.data_dir, self.workflow, id).not_found()
-        return InstanceHandle(self._engine, self.workflow, id)
-
-    def _exists(self, instance_id: str) -> bool:
-        return InstanceDir(self._engine.data_dir, self.workflow, instance_id).exists()
+        if not self._service.exists(self.workflow, check_instance_id(id)):
+            raise InstanceNotFound(f"instance {id!r} not found in workflow {self.workflow!r}")
+        return InstanceHandle(self._service, self.workflow, id)

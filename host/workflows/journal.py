@@ -1,230 +1,122 @@
-"""The journal: one JSON object per line, and the replay state read back from it.
+"""The journal's line format: one JSON object per line, each ending in a checksum of itself.
 
-Entry kinds (field "type"):
-  status      {"status", "output"?, "error"?}          a status change; the first line, "queued",
-              {"instance"}                             written at create (and at a restart) also
-                                                       holds instance.json's content
-  step_start  {"name", "count", "attempt"}             an attempt of step.do began
-  step_fail   {"name", "count", "attempt", "error", "retry_at"}   an attempt failed; retry_at or null
-  step_done   {"name", "count", "result"}              the step's result (fsynced before run() sees it)
-  step_error  {"name", "count", "error"}               the step failed for good
-  sleep       {"name", "count", "until"}               a sleep began; absolute wake time
-  wait        {"name", "count", "event_type", "timeout_at"}
-  event       {"name", "count", "event", "inbox"}      an event was delivered to a wait
-  wait_timeout {"name", "count"}
-  control     {"action"}                               pause/resume/terminate/restart taken from inbox/
-Every entry has "t", the epoch seconds when it was written.
+A line is the entry as compact JSON with one more field at its end, `"crc"`, the CRC-32 (8 hex
+digits) of the line's text without that field: `{"type":"step_done",...,"crc":"1a2b3c4d"}`.
+`cat` and `jq` read it as they read any JSON; replay verifies it, so damage that is still valid
+JSON (one changed digit) is found instead of used. Lines written before checksums existed have
+no "crc" and load as they are.
+
+What each entry kind means, and how replay folds it, is in host.workflows.entries.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import zlib
 from pathlib import Path
 from typing import Any
 
+from host.workflows.entries import check_entry
 from host.workflows.jsonenc import compact
-from host.workflows.status import InstanceStatus
 
-StepKey = tuple[str, int]
+_CRC_TAIL = len(',"crc":"00000000"}')
 
 
 class JournalDamaged(Exception):
-    """A journal line other than the last cannot be read."""
-
-
-_encode_line = compact  # a journal line is written per step
+    """A journal line other than a torn last one cannot be used; the message names file and line."""
 
 
 def encode(entry: dict[str, Any], raw: dict[str, str] | None = None) -> bytes:
-    """One journal line; fields in `raw` are spliced in as already-encoded JSON (a step's result
-    is encoded once, to check its size, and that text is what the journal stores)."""
-    if not raw:
-        return (_encode_line(entry) + "\n").encode()
-    plain = {key: value for key, value in entry.items() if key not in raw}
-    text = _encode_line(plain)[:-1]
-    text += "".join(f",{_encode_line(key)}:{value}" for key, value in raw.items())
-    return (text + "}\n").encode()
+    """One journal line with its checksum; fields in `raw` are spliced in as already-encoded JSON
+    (a step's result is encoded once, to check its size, and that text is what the journal keeps)."""
+    plain = {key: value for key, value in entry.items() if not raw or key not in raw}
+    text = compact(plain)[:-1]
+    if raw:
+        text += "".join(f",{compact(key)}:{value}" for key, value in raw.items())
+    body = text.encode()
+    crc = zlib.crc32(body + b"}")
+    return body + b',"crc":"%08x"}\n' % crc
+
+
+def _verify(line: bytes) -> bool:
+    """True unless the line has a checksum that does not match it."""
+    if len(line) < _CRC_TAIL or not line.endswith(b'"}') or line[-_CRC_TAIL:][:8] != b',"crc":"':
+        return True  # written before checksums (the parsed entry is checked like any other)
+    body = line[:-_CRC_TAIL] + b"}"
+    try:
+        expected = int(line[-10:-2], 16)
+    except ValueError:
+        return False
+    return zlib.crc32(body) == expected
+
+
+def _strip(entry: dict[str, Any]) -> dict[str, Any]:
+    entry.pop("crc", None)
+    return entry
+
+
+def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:
+    """Entries of journal bytes and the length of the good prefix (the caller cuts the file there).
+
+    A torn last line (no newline, or bad at the very end) is dropped. Any other bad line (not
+    JSON, not an entry, or a checksum that does not match) raises JournalDamaged naming it.
+    """
+    if not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        whole, _ = parse(data[:cut], path) if cut else ([], 0)
+        return whole, cut
+    lines = data[:-1].split(b"\n")
+    entries: list[dict[str, Any]] = []
+    good = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            good += len(line) + 1
+            continue
+        try:
+            if not _verify(line):
+                raise ValueError("checksum does not match the line (the line was changed)")
+            entry = json.loads(line)
+            check_entry(entry)
+        except (ValueError, RecursionError) as exc:
+            if number == len(lines):
+                break  # the last complete line is garbage: a torn write of the final entry
+            raise JournalDamaged(f"{path} line {number}: {exc}") from None
+        entries.append(_strip(entry))
+        good += len(line) + 1
+    return entries, good
+
+
+def read_lenient(data: bytes, name: str = "journal.jsonl") -> tuple[list[dict[str, Any]], list[str]]:
+    """Every usable entry and one message per bad line, for readers (admin API, CLI) that never
+    write: text after the last newline is being written and is left out without a message."""
+    entries: list[dict[str, Any]] = []
+    problems: list[str] = []
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            if not _verify(line):
+                raise ValueError("checksum does not match the line (the line was changed)")
+            entry = json.loads(line)
+            check_entry(entry)
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"{name} line {number}: {exc}")
+            continue
+        entries.append(_strip(entry))
+    return entries, problems
 
 
 def created_line(meta: dict[str, Any]) -> bytes:
-    """A new journal's first line: the queued status, with the instance document (instance.json's
-    content) in "instance", so that an activation reads the journal alone."""
+    """A new journal's first line: the queued status, holding the instance document (instance.json's
+    content), so that loading an instance reads one file and instance.json can be rebuilt from it."""
     return encode({"type": "status", "status": "queued", "t": meta["created_on_epoch"], "instance": meta})
 
 
 def instance_of(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The instance document the journal's first line holds; None for a journal written before
-    the first line held it (read instance.json then)."""
+    """The instance document the journal's first line holds (None for journals from before it did)."""
     if entries:
         first = entries[0].get("instance")
         if isinstance(first, dict):
             return first
     return None
-
-
-def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:
-    """Parse journal bytes; return (entries, length of the good prefix).
-
-    A torn last line (no newline, or unreadable at the very end) is dropped; the caller truncates
-    the file to the good prefix. An unreadable line elsewhere raises JournalDamaged naming it.
-    """
-    whole = _parse_whole(data)
-    if whole is not None:
-        return whole, len(data)
-    entries: list[dict[str, Any]] = []
-    lines = data.split(b"\n")
-    good = 0
-    for number, line in enumerate(lines, start=1):
-        if number == len(lines):
-            break  # text after the last newline is a torn write, even if it parses
-        if not line.strip():
-            good += len(line) + 1
-            continue
-        try:
-            entry = json.loads(line)
-            _check_entry(entry)
-        except ValueError as exc:
-            if number == len(lines) - 1 and not lines[-1]:
-                # the last complete line is garbage: treat as a torn write of the final entry
-                break
-            raise JournalDamaged(f"{path} line {number}: {exc}") from None
-        entries.append(entry)
-        good += len(line) + 1
-    return entries, good
-
-
-def _parse_whole(data: bytes) -> list[dict[str, Any]] | None:
-    """The entries of a journal without a torn or bad line, read by one json.loads call (a line
-    each costs several times more when ten thousand instances load at once); None otherwise."""
-    if not data.endswith(b"\n"):
-        return [] if not data else None
-    body = data[:-1]
-    try:
-        entries = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
-        if len(entries) != body.count(b"\n") + 1:  # one line held two values ("{..},{..}")
-            return None
-        for entry in entries:
-            _check_entry(entry)
-    except ValueError:
-        return None  # line by line, to find it
-    return entries  # type: ignore[no-any-return]
-
-
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "status": ("status",),
-    "step_start": ("name", "count", "attempt"),
-    "step_fail": ("name", "count", "attempt", "error"),
-    "step_done": ("name", "count"),
-    "step_error": ("name", "count", "error"),
-    "sleep": ("name", "count", "until"),
-    "wait": ("name", "count", "event_type", "timeout_at"),
-    "event": ("name", "count", "event", "inbox"),
-    "wait_timeout": ("name", "count"),
-    "control": ("action",),
-}
-_STATUSES = frozenset(s.value for s in InstanceStatus)
-
-
-def _check_entry(entry: object) -> None:
-    """Refuse anything that is not an entry this engine writes (ValueError says what)."""
-    if not isinstance(entry, dict):
-        raise ValueError("not a JSON object")
-    kind = entry.get("type")
-    fields = _FIELDS.get(kind)  # type: ignore[arg-type]
-    if fields is None:
-        raise ValueError(f"unknown entry type {kind!r}")
-    missing = [f for f in fields if f not in entry]
-    if missing:
-        raise ValueError(f"{kind} entry without {missing[0]!r}")
-    if kind == "status" and entry["status"] not in _STATUSES:
-        raise ValueError(f"unknown status {entry['status']!r}")
-
-
-@dataclass
-class StepRecord:
-    """What the journal says about one step key."""
-
-    kind: str  # "do", "sleep" or "wait"
-    done: bool = False
-    result: Any = None
-    error: dict[str, str] | None = None
-    failures: int = 0
-    retry_at: float | None = None
-    until: float | None = None  # sleep wake time or wait timeout
-    event: dict[str, Any] | None = None
-    timed_out: bool = False
-
-
-@dataclass
-class ReplayState:
-    """The journal folded into what replay needs."""
-
-    steps: dict[StepKey, StepRecord] = field(default_factory=dict)
-    delivered: set[str] = field(default_factory=set)
-    status: InstanceStatus = InstanceStatus.QUEUED
-    output: Any = None
-    error: dict[str, str] | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-    step_count: int = 0
-    wake_at: float | None = None
-    waiting_for: str | None = None
-
-    def apply(self, entry: dict[str, Any]) -> None:
-        kind = entry["type"]
-        if kind == "status":
-            self.status = InstanceStatus(entry["status"])
-            if self.status is InstanceStatus.RUNNING and self.started_at is None:
-                self.started_at = entry.get("t")
-            if "output" in entry:
-                self.output = entry["output"]
-            if "error" in entry:
-                self.error = entry["error"]
-            self.wake_at = entry.get("wake_at")
-            self.waiting_for = entry.get("waiting_for")
-            if self.status in (InstanceStatus.COMPLETE, InstanceStatus.ERRORED, InstanceStatus.TERMINATED):
-                self.ended_at = entry.get("t")
-            return
-        if kind == "control":
-            return
-        key = (entry["name"], entry["count"])
-        record = self.steps.get(key)
-        if record is None:
-            record = self.steps[key] = StepRecord(kind=_STEP_KIND[kind])
-            self.step_count += 1
-        if kind == "step_fail":
-            record.failures += 1
-            record.retry_at = entry.get("retry_at")
-        elif kind == "step_done":
-            record.done, record.result = True, entry.get("result")
-        elif kind == "step_error":
-            record.done, record.error = True, entry["error"]
-        elif kind == "sleep":
-            record.until = entry["until"]
-        elif kind == "wait":
-            record.until = entry["timeout_at"]
-        elif kind == "event":
-            record.done, record.event = True, entry["event"]
-            self.delivered.add(entry["inbox"])
-        elif kind == "wait_timeout":
-            record.done, record.timed_out = True, True
-
-
-_STEP_KIND = {
-    "step_start": "do",
-    "step_fail": "do",
-    "step_done": "do",
-    "step_error": "do",
-    "sleep": "sleep",
-    "wait": "wait",
-    "event": "wait",
-    "wait_timeout": "wait",
-}
-
-
-def replay_state(entries: list[dict[str, Any]]) -> ReplayState:
-    state = ReplayState()
-    for entry in entries:
-        state.apply(entry)
-    return state

@@ -27,7 +27,7 @@ class StepConfig:
             return self.delay
         if self.backoff == "linear":
             return self.delay * retry
-        return self.delay * 2 ** (retry - 1)
+        return float(self.delay * 2 ** (retry - 1))
 
     def as_json(self) -> dict[str, Any]:
         """The config in Cloudflare's shape, delays in milliseconds (a new dict each call)."""

@@ -1,10 +1,20 @@
-"""Instance statuses and which control request each allows (SPEC 3.8)."""
+"""Instance statuses, the status document (status.json), and what each control request does.
+
+Everything here is a pure function of its arguments: the activation applies the decisions.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from host.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from host.workflows.entries import ReplayState
 
 
 class InstanceStatus(StrEnum):
@@ -19,7 +29,33 @@ class InstanceStatus(StrEnum):
 
 
 FINAL = frozenset({InstanceStatus.ERRORED, InstanceStatus.TERMINATED, InstanceStatus.COMPLETE})
+FINAL_VALUES = frozenset(status.value for status in FINAL)
 ACTIONS = ("pause", "resume", "terminate", "restart")
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def status_document(meta: dict[str, Any], state: ReplayState, now: float | None = None) -> dict[str, Any]:
+    """The status.json summary of an instance whose journal folds into `state`."""
+    return {
+        "id": meta["id"],
+        "workflow": meta["workflow"],
+        "status": state.status.value,
+        "output": state.output,
+        "error": state.error,
+        "step_count": state.step_count,
+        "created_on": meta.get("created_on"),
+        "created_on_epoch": meta.get("created_on_epoch"),
+        "start_time": iso(state.started_at),
+        "end_time": iso(state.ended_at),
+        "modified_on": iso(time.time() if now is None else now),
+        "wake_at": state.wake_at,
+        "waiting_for": state.waiting_for,
+    }
 
 
 def check_control(action: str, status: InstanceStatus | str, instance_id: str) -> None:
@@ -37,9 +73,51 @@ def check_control(action: str, status: InstanceStatus | str, instance_id: str) -
         raise InvalidTransition(f"cannot resume instance {instance_id!r}: it is {status.value}, not paused")
 
 
-def check_event_allowed(status: InstanceStatus | str, instance_id: str) -> None:
-    """Events may be sent to any instance that has not finished."""
-    if InstanceStatus(status) in FINAL:
+def check_event_allowed(
+    status: InstanceStatus | str, instance_id: str, pending: tuple[str, ...] = ()
+) -> None:
+    """Events go to instances that have not finished and have no terminate or restart pending
+    (`pending`: the actions of control requests not yet taken from inbox/): an event is delivered
+    to the run it was sent to, or refused."""
+    state = InstanceStatus(status)
+    if state in FINAL:
         raise InvalidTransition(
-            f"cannot send an event to instance {instance_id!r}: it is already {InstanceStatus(status).value}"
+            f"cannot send an event to instance {instance_id!r}: it is already {state.value}"
         )
+    for action in ("terminate", "restart"):
+        if action in pending:
+            raise InvalidTransition(
+                f"cannot send an event to instance {instance_id!r}: a {action} of it is pending"
+            )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What taking one control request does to a loaded instance."""
+
+    status: InstanceStatus | None = None  # the status to record now (None: none yet)
+    durable: bool = False  # the status line is flushed before anything else happens
+    evict: str | None = None  # "terminate" or "restart": stop the run now
+    pause: bool = False  # stop at the next step boundary
+
+
+def decide(action: str, status: InstanceStatus, executing: bool, steps_in_flight: int) -> Transition:
+    """The transition for `action` taken by an instance in `status`; `executing`: its run() is in
+    progress, with `steps_in_flight` step callbacks running."""
+    if action == "restart":
+        return Transition(evict="restart")
+    if status in FINAL:
+        return Transition()
+    if action == "terminate":
+        if executing:
+            return Transition(evict="terminate")
+        return Transition(InstanceStatus.TERMINATED, durable=True, evict="terminate")
+    if action == "pause" and status is not InstanceStatus.PAUSED:
+        if not executing:
+            return Transition(InstanceStatus.PAUSED, durable=True)
+        if steps_in_flight:
+            return Transition(InstanceStatus.WAITING_FOR_PAUSE, pause=True)
+        return Transition(pause=True)
+    if action == "resume" and status is InstanceStatus.PAUSED:
+        return Transition(InstanceStatus.QUEUED)
+    return Transition()

@@ -7,7 +7,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from host.workflows.engine import Engine, WorkflowDef, default_max_active
+from host.workflows.activation import WorkflowDef
+from host.workflows.engine import Engine, default_max_loaded
+from host.workflows.service import WorkflowService
 from host.workflows.entrypoint import WorkflowEntrypoint
 
 pytestmark = pytest.mark.anyio
@@ -35,7 +37,7 @@ async def test_instances_beyond_max_active_wait_their_turn(tmp_path: Path) -> No
     Gate.release = anyio.Event()
     async with Engine(tmp_path / "data", max_active=3) as engine:
         engine.set_workflows({"w": WorkflowDef("w", lambda: Blocking, None)})
-        binding = engine.binding("w")
+        binding = WorkflowService(engine).binding("w")
         handles = [await binding.create(id=f"i{n}") for n in range(10)]
         with anyio.fail_after(10):
             while Gate.running < 3:
@@ -50,4 +52,4 @@ async def test_instances_beyond_max_active_wait_their_turn(tmp_path: Path) -> No
 
 
 def test_the_default_cap_follows_the_open_file_limit() -> None:
-    assert 64 <= default_max_active() <= 16384
+    assert 64 <= default_max_loaded() <= 16384

@@ -7,7 +7,9 @@ import json
 import time
 from pathlib import Path
 
-from host.workflows.engine import Engine, WorkflowDef
+from host.workflows.activation import WorkflowDef
+from host.workflows.engine import Engine
+from host.workflows.service import WorkflowService
 from host.workflows.entrypoint import WorkflowEntrypoint
 
 
@@ -31,8 +33,9 @@ def test_shutdown_does_not_start_the_instance_waiting_for_a_concurrency_slot(tmp
         engine = Engine(tmp_path, durability="relaxed")
         async with engine:
             engine.set_workflows({"flow": flow})
-            await engine.create("flow", "first", None)
-            await engine.create("flow", "second", None)
+            service = WorkflowService(engine)
+            await service.create("flow", "first", None)
+            await service.create("flow", "second", None)
             deadline = time.monotonic() + 10
             while not any(e["type"] == "step_start" for e in _journal(tmp_path, "first")):
                 assert time.monotonic() < deadline

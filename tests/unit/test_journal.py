@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from host.workflows.journal import JournalDamaged, encode, parse, replay_state
+from host.workflows.entries import replay_state
+from host.workflows.journal import JournalDamaged, encode, parse
 from host.workflows.status import InstanceStatus
 
 GOLDEN = Path(__file__).parent.parent / "journals"

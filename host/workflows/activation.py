@@ -1,0 +1,225 @@
+"""One activation of one instance: replay its journal, run() it until it ends, waits or is stopped.
+
+The activation holds a Lease (the instance's lock and journal) handed to it by the engine and
+knows nothing of the engine: it reports in-memory waits to a Slots object (concurrency counting)
+and returns an Outcome saying when the instance is due next. What happens inside run() (the
+step API's host: journal, waits, inbox) is its LiveRun.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from host.errors import Evicted, NondeterminismError, StoreUnavailable, Suspend
+from host.workflows.entries import ReplayState, replay_state
+from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
+from host.workflows.ids import encode_json
+from host.workflows.liverun import LiveRun, Slots
+from host.workflows.status import FINAL, InstanceStatus
+from host.workflows.step import WorkflowStep
+from host.workflows.stepcall import describe_error
+from host.workflows.store import Lease
+
+log = logging.getLogger("waypost.workflows")
+STORE_RETRY = 5.0  # seconds before running again an instance whose journal could not be written
+
+__all__ = ["Activation", "Outcome", "Slots", "WorkflowDef"]
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    """A workflow the host can run: where its class comes from and the env it gets."""
+
+    name: str
+    load_class: Callable[[], type]
+    env: Any
+    steps_limit: int = 10_000
+    concurrency_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an activation ended: when the instance is due next (None: when something arrives)."""
+
+    next_due: float | None
+    queued: bool = False  # a controls-only activation: the instance still waits for a slot
+
+
+class Activation:
+    """Runs one instance once: `await Activation(...).run()` -> Outcome; the lease is released."""
+
+    def __init__(
+        self,
+        lease: Lease,
+        definition: WorkflowDef,
+        hibernate_after: float,
+        slots: Slots,
+        controls_only: bool = False,
+    ) -> None:
+        self.lease, self.definition = lease, definition
+        self.controls_only = controls_only
+        self.live = LiveRun(lease, definition.steps_limit, hibernate_after, slots)
+        self._news = anyio.Event()  # set by notify(): something new in inbox/
+
+    async def run(self) -> Outcome:
+        outcome = Outcome(time.time())  # if cancelled (shutdown): due again at the next start
+        try:
+            if self.lease.damage is not None:
+                error = {"name": "JournalDamaged", "message": self.lease.damage}
+                await self.live.finish(InstanceStatus.ERRORED, error)
+                outcome = Outcome(None)
+            else:
+                outcome = await self._run_locked()
+        finally:
+            await self.lease.release(outcome.next_due, self.live.seen)
+        return outcome
+
+    def notify(self) -> None:
+        """Something new is in inbox/ (called by the engine while this activation runs)."""
+        self._news.set()
+
+    async def _run_locked(self) -> Outcome:
+        live = self.live
+        live.state = replay_state(self.lease.entries)
+        await live.drain()
+        if live.evict == "restart":
+            return Outcome(await self._restart())
+        status = live.state.status
+        if status in FINAL or status is InstanceStatus.PAUSED:
+            self.lease.write_status(live.document())  # rebuilt, in case it was missing or old
+            return Outcome(None)
+        wake_at = live.state.wake_at
+        if status is InstanceStatus.WAITING and wake_at is not None and wake_at > time.time():
+            if live.events:
+                self.lease.mark_due(time.time())  # it runs now: the index must not say later
+            elif wake_at > time.time() + live.hibernate_after:
+                return Outcome(wake_at)  # woken early with nothing for it
+            else:
+                live.resting = True  # loaded just ahead of its wake time: it replays up to its wait
+        if self.controls_only:
+            return Outcome(time.time(), queued=True)
+        return Outcome(await self._execute())
+
+    async def _execute(self) -> float | None:
+        live = self.live
+        try:
+            cls = self.definition.load_class()
+            if not (isinstance(cls, type) and (issubclass(cls, WorkflowEntrypoint) or hasattr(cls, "run"))):
+                raise TypeError(f"{cls!r} is not a WorkflowEntrypoint class")
+            factory: Any = cls  # a user class: its __init__ takes (ctx, env) as Cloudflare's does
+            workflow = factory(None, self.definition.env)
+        except Exception as exc:
+            message = f"cannot load workflow class: {exc}"
+            await live.finish(InstanceStatus.ERRORED, {"name": type(exc).__name__, "message": message})
+            return None
+        meta = self.lease.meta
+        event = WorkflowEvent.build(
+            meta.get("params"),
+            meta.get("created_on_epoch", time.time()),
+            self.lease.instance_id,
+            self.lease.workflow,
+        )
+        if not live.resting:
+            await live.set_status(InstanceStatus.RUNNING)
+        live.executing = True
+        outcome: tuple[str, Any] = ("evicted", None)
+        async with anyio.create_task_group() as watchers:
+            watchers.start_soon(self._watch)
+            with anyio.CancelScope() as live.scope:
+                try:
+                    outcome = ("complete", await workflow.run(event, WorkflowStep(live)))
+                except Suspend as signal:
+                    outcome = ("suspend", signal.wake_at)
+                except Evicted:
+                    pass
+                except StoreUnavailable as exc:
+                    outcome = ("unavailable", exc.error)
+                except NondeterminismError as exc:
+                    outcome = ("error", exc)
+                except BaseExceptionGroup as group:
+                    outcome = _from_group(group)
+                except Exception as exc:
+                    outcome = ("error", exc)
+            watchers.cancel_scope.cancel()
+        live.executing = False
+        return await self._conclude(*outcome)
+
+    async def _conclude(self, kind: str, value: Any) -> float | None:
+        live = self.live
+        if live.evict == "terminate":
+            await live.finish(InstanceStatus.TERMINATED)
+            return None
+        if live.evict == "restart":
+            return await self._restart()
+        if kind == "suspend":
+            if live.pause_requested:
+                await live.set_status(InstanceStatus.PAUSED, durable=True)
+                return None
+            # not flushed: the sleep or wait entry that led here already is, and this follows from it
+            await live.set_status(InstanceStatus.WAITING, wake_at=value, waiting_for=live.suspended_for)
+            return float(value) if value is not None else time.time()
+        if kind == "error":
+            await live.finish(InstanceStatus.ERRORED, describe_error(value))
+            return None
+        if kind == "evicted":  # nothing asked for it; run the instance again
+            return time.time()
+        if kind == "unavailable":  # the step that could not be recorded runs again then
+            where = (self.lease.workflow, self.lease.instance_id)
+            log.error("workflow %s instance %s: %s; trying again in %g s", *where, value, STORE_RETRY)
+            return time.time() + STORE_RETRY
+        try:
+            output = encode_json(value, "run() output")
+        except ValueError as exc:
+            await live.finish(InstanceStatus.ERRORED, {"name": type(exc).__name__, "message": str(exc)})
+            return None
+        await live.finish(InstanceStatus.COMPLETE, output=json.loads(output))
+        return None
+
+    async def _restart(self) -> float:
+        live = self.live
+        self.lease.reset()
+        live.state, live.events = ReplayState(), []
+        await live.set_status(InstanceStatus.QUEUED, durable=True, instance=self.lease.meta)
+        return time.time()
+
+    async def _watch(self) -> None:
+        while True:
+            await self._news.wait()
+            self._news = anyio.Event()
+            try:
+                await self.live.drain()
+            except StoreUnavailable as exc:  # the request stays in inbox/ for the next activation
+                log.error(
+                    "workflow %s instance %s: %s", self.lease.workflow, self.lease.instance_id, exc.error
+                )
+
+
+def _from_group(group: BaseExceptionGroup[BaseException]) -> tuple[str, Any]:
+    """Pick the outcome from concurrent steps: an engine signal first, else the first error."""
+    flat: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            flat.append(exc)
+
+    walk(group)
+    for exc in flat:
+        if isinstance(exc, Suspend):
+            return "suspend", exc.wake_at
+    for exc in flat:
+        if isinstance(exc, Evicted):
+            return "evicted", None
+    for exc in flat:
+        if isinstance(exc, Exception | NondeterminismError):
+            return "error", exc
+    raise group

@@ -1,0 +1,179 @@
+"""Every kind of journal entry, defined once: its fields, the step kind it belongs to, and how it
+folds into the replay state. How the admin step log and the `inspect` timeline show each kind is
+in host.workflows.steplog, keyed by the same names. Adding a kind is one entry in KINDS here (and
+one line in each of steplog's two tables).
+
+  status       {"status", "output"?, "error"?, "wake_at"?, "waiting_for"?, "instance"?}
+  step_start   {"name", "count", "attempt", "config"?}       an attempt of step.do began
+  step_fail    {"name", "count", "attempt", "error", "retry_at"}   an attempt failed; retry_at or null
+  step_done    {"name", "count", "result"}                   the result, durable before run() sees it
+  step_error   {"name", "count", "error"}                    the step failed for good
+  sleep        {"name", "count", "until"}                    a sleep began; absolute wake time
+  wait         {"name", "count", "event_type", "timeout_at"}
+  event        {"name", "count", "event", "inbox"}           an event was delivered to a wait
+  wait_timeout {"name", "count"}
+  control      {"action", "source"?}                         pause/resume/terminate/restart taken
+Every entry has "t", the epoch seconds when it was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from host.workflows.status import FINAL, InstanceStatus
+
+StepKey = tuple[str, int]
+
+
+@dataclass
+class StepRecord:
+    """What the journal says about one step key."""
+
+    kind: str  # "do", "sleep" or "wait"
+    done: bool = False
+    result: Any = None
+    error: dict[str, str] | None = None
+    failures: int = 0
+    retry_at: float | None = None
+    until: float | None = None  # sleep wake time or wait timeout
+    event: dict[str, Any] | None = None
+    timed_out: bool = False
+
+
+@dataclass
+class ReplayState:
+    """The journal folded into what replay and the status document need."""
+
+    steps: dict[StepKey, StepRecord] = field(default_factory=dict)
+    order: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, name, count) by first entry
+    delivered: set[str] = field(default_factory=set)
+    status: InstanceStatus = InstanceStatus.QUEUED
+    output: Any = None
+    error: dict[str, str] | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    wake_at: float | None = None
+    waiting_for: str | None = None
+
+    @property
+    def step_count(self) -> int:
+        return len(self.steps)
+
+    def apply(self, entry: dict[str, Any]) -> None:
+        kind = KINDS[entry["type"]]
+        if kind.step is None:
+            kind.fold(self, None, entry)
+            return
+        key = (entry["name"], entry["count"])
+        record = self.steps.get(key)
+        if record is None:
+            record = self.steps[key] = StepRecord(kind=kind.step)
+            self.order.append((kind.step, key[0], key[1]))
+        kind.fold(self, record, entry)
+
+
+def replay_state(entries: list[dict[str, Any]]) -> ReplayState:
+    state = ReplayState()
+    for entry in entries:
+        state.apply(entry)
+    return state
+
+
+# ---- how each kind folds ----------------------------------------------------------------------------
+
+
+def _status(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:
+    state.status = InstanceStatus(entry["status"])
+    if state.status is InstanceStatus.RUNNING and state.started_at is None:
+        state.started_at = entry.get("t")
+    if "output" in entry:
+        state.output = entry["output"]
+    if "error" in entry:
+        state.error = entry["error"]
+    state.wake_at = entry.get("wake_at")
+    state.waiting_for = entry.get("waiting_for")
+    state.ended_at = entry.get("t") if state.status in FINAL else None
+
+
+def _nothing(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    pass
+
+
+def _fail(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.failures += 1
+    record.retry_at = entry.get("retry_at")
+
+
+def _done(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.done, record.result = True, entry.get("result")
+
+
+def _error(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.done, record.error = True, entry["error"]
+
+
+def _sleep(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.until = entry["until"]
+
+
+def _wait(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.until = entry["timeout_at"]
+
+
+def _event(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.done, record.event = True, entry["event"]
+    state.delivered.add(entry["inbox"])
+
+
+def _timeout(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
+    assert record is not None
+    record.done, record.timed_out = True, True
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of journal entry."""
+
+    fields: tuple[str, ...]  # required besides "type"
+    step: str | None  # the step kind it belongs to ("do", "sleep", "wait"), None for instance-wide
+    fold: Callable[[ReplayState, StepRecord | None, dict[str, Any]], None]
+
+
+KINDS: dict[str, Kind] = {
+    "status": Kind(("status",), None, _status),
+    "control": Kind(("action",), None, _nothing),
+    "step_start": Kind(("name", "count", "attempt"), "do", _nothing),
+    "step_fail": Kind(("name", "count", "attempt", "error"), "do", _fail),
+    "step_done": Kind(("name", "count"), "do", _done),
+    "step_error": Kind(("name", "count", "error"), "do", _error),
+    "sleep": Kind(("name", "count", "until"), "sleep", _sleep),
+    "wait": Kind(("name", "count", "event_type", "timeout_at"), "wait", _wait),
+    "event": Kind(("name", "count", "event", "inbox"), "wait", _event),
+    "wait_timeout": Kind(("name", "count"), "wait", _timeout),
+}
+_STATUSES = frozenset(s.value for s in InstanceStatus)
+
+
+def check_entry(entry: object) -> None:
+    """Refuse anything that is not an entry this engine writes (ValueError says what)."""
+    if not isinstance(entry, dict):
+        raise ValueError("not a JSON object")
+    name = entry.get("type")
+    kind = KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise ValueError(f"unknown entry type {entry.get('type')!r}")
+    missing = [f for f in kind.fields if f not in entry]
+    if missing:
+        raise ValueError(f"{entry['type']} entry without {missing[0]!r}")
+    if entry["type"] == "status" and entry["status"] not in _STATUSES:
+        raise ValueError(f"unknown status {entry['status']!r}")
+    if kind.step is not None and not (isinstance(entry["name"], str) and type(entry["count"]) is int):
+        raise ValueError(f"{entry['type']} entry with a bad name or count")

@@ -1,0 +1,274 @@
+"""The store on files: the only module that knows the layout of SPEC 4.1.
+
+data/workflows/<workflow>/instances/<id>/
+    instance.json   journal.jsonl   status.json   inbox/   journal.<ns>.restarted.jsonl
+data/workflows/<workflow>/pending/   the due index (host.workflows.fileindex)
+
+A create builds the folder under a temporary name and renames it into place, so an instance
+appears whole or not at all. The instance lock is flock(2) on journal.jsonl, the descriptor the
+journal is read and appended through (filelock on a `.lock` file where there is no flock).
+status.json and instance.json are derived: both are rebuilt from the journal when missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from host.errors import InstanceExists, InstanceNotFound
+from host.workflows import jsonenc
+from host.workflows.entries import replay_state
+from host.workflows.fileinbox import Inbox
+from host.workflows.fileindex import SIGNAL, DueIndex, due_from_status
+from host.workflows.fsio import open_file, read_all, read_file, real_dir, write_atomic, write_new
+from host.workflows.groupsync import GroupSync
+from host.workflows.journal import JournalDamaged, created_line, instance_of, parse, read_lenient
+from host.workflows.lease import FileLease, lock
+from host.workflows.status import status_document
+from host.workflows.writer import Writer
+
+log = logging.getLogger("waypost.workflows")
+STALE_CREATE = 60.0  # seconds after which a temporary create folder is an interrupted create
+
+
+class FileStore:
+    """Instances as folders under `data_dir`/workflows (see the module docstring)."""
+
+    def __init__(self, data_dir: Path, durability: str = "fsync") -> None:
+        self.root = Path(data_dir)
+        self.durable = durability == "fsync"
+        self.sync = GroupSync(self.root)
+        self.writer = Writer()
+        self._indexes: dict[str, DueIndex] = {}
+
+    # -- paths -----------------------------------------------------------------------------------
+
+    def folder(self, workflow: str, instance_id: str) -> str:
+        return f"{self.root}/workflows/{workflow}/instances/{instance_id}"
+
+    def index(self, workflow: str) -> DueIndex:
+        index = self._indexes.get(workflow)
+        if index is None:
+            base = self.root / "workflows" / workflow
+            index = self._indexes[workflow] = DueIndex(base / "pending", base / "instances")
+        return index
+
+    def inbox(self, workflow: str, instance_id: str) -> Inbox:
+        return Inbox(self.folder(workflow, instance_id), self.durable)
+
+    def _found(self, workflow: str, instance_id: str) -> str:
+        folder = self.folder(workflow, instance_id)
+        if not real_dir(folder):
+            raise InstanceNotFound(f"instance {instance_id!r} not found in workflow {workflow!r}")
+        return folder
+
+    # -- create ----------------------------------------------------------------------------------
+
+    async def create(self, meta: dict[str, Any], status: dict[str, Any]) -> None:
+        folder = await anyio.to_thread.run_sync(self._create_files, meta, status)
+        if self.durable:
+            parent = Path(folder).parent
+            await self.sync.sync_paths(Path(folder), parent, self.index(meta["workflow"]).path)
+
+    def _create_files(self, meta: dict[str, Any], status: dict[str, Any]) -> str:
+        workflow, instance_id = meta["workflow"], meta["id"]
+        final = self.folder(workflow, instance_id)
+        parent = os.path.dirname(final)
+        os.makedirs(parent, exist_ok=True)
+        exists = InstanceExists(f"instance {instance_id!r} already exists in workflow {workflow!r}")
+        if os.path.lexists(final):
+            raise exists
+        tmp = f"{parent}/.creating.{instance_id}.{os.getpid()}.{os.urandom(4).hex()}"
+        os.mkdir(tmp)
+        try:
+            write_new(f"{tmp}/instance.json", jsonenc.document(meta).encode())
+            write_new(f"{tmp}/journal.jsonl", created_line(meta))
+            write_new(f"{tmp}/status.json", jsonenc.document(status).encode())
+            # the due entry first: an instance in place always has one (a kill between the two
+            # leaves an entry whose folder is missing, which a host drops)
+            self.index(workflow).put(instance_id, float(meta["created_on_epoch"]), f"{tmp}/instance.json")
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if os.path.lexists(final):
+                    raise exists from None
+                raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    def open(self, workflow: str, instance_id: str) -> FileLease | None:
+        folder = self._found(workflow, instance_id)
+        path = f"{folder}/journal.jsonl"
+        damage = None
+        try:
+            fd = open_file(path, os.O_RDWR)
+        except FileNotFoundError:
+            if not os.path.lexists(f"{folder}/instance.json"):
+                raise InstanceNotFound(
+                    f"instance {instance_id!r} not found in workflow {workflow!r}"
+                ) from None
+            fd = open_file(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+            damage = f"{path} is missing: the instance's record of its steps is gone"
+        unlock = lock(fd, folder)
+        if unlock is None:
+            os.close(fd)
+            return None
+        try:
+            data = read_all(fd)
+            entries: list[dict[str, Any]] = []
+            good = 0
+            if not data and damage is None:
+                damage = f"{path} is empty: the instance's record of its steps is gone"
+            try:
+                entries, good = parse(data, path)
+                if good < len(data):
+                    os.ftruncate(fd, good)
+            except JournalDamaged as exc:
+                damage, good = str(exc), len(data)
+            meta = instance_of(entries) or self._meta(folder, workflow, instance_id, data)
+        except BaseException:
+            unlock()
+            raise
+        lease = FileLease(self, workflow, instance_id, fd, good, unlock, meta, entries, damage)
+        if not os.path.lexists(f"{folder}/instance.json"):
+            self.writer.call(lambda: write_atomic(f"{folder}/instance.json", jsonenc.document(meta).encode()))
+        return lease
+
+    def _meta(self, folder: str, workflow: str, instance_id: str, journal: bytes) -> dict[str, Any]:
+        """instance.json, else the journal's first line read leniently, else the bare names."""
+        try:
+            meta = jsonenc.loads_object(read_file(f"{folder}/instance.json"))
+            if meta is not None:
+                return meta
+        except OSError:
+            pass
+        return instance_of(read_lenient(journal)[0]) or {"id": instance_id, "workflow": workflow}
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def exists(self, workflow: str, instance_id: str) -> bool:
+        return real_dir(self.folder(workflow, instance_id))
+
+    def read_status(self, workflow: str, instance_id: str) -> dict[str, Any]:
+        folder = self.folder(workflow, instance_id)
+        pending = self.writer.pending(f"{folder}/status.json")
+        if pending is not None:
+            return pending
+        folder = self._found(workflow, instance_id)
+        try:
+            document = jsonenc.loads_object(read_file(f"{folder}/status.json"))
+        except OSError:
+            document = None
+        if document is not None and "status" in document:
+            return document
+        return self._status_from_journal(folder, workflow, instance_id)
+
+    def _status_from_journal(self, folder: str, workflow: str, instance_id: str) -> dict[str, Any]:
+        try:
+            data = read_file(f"{folder}/journal.jsonl")
+        except OSError:
+            data = b""
+        entries, _ = read_lenient(data)
+        meta = instance_of(entries) or self._meta(folder, workflow, instance_id, data)
+        return status_document(meta, replay_state(entries))
+
+    def read_journal(self, workflow: str, instance_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        folder = self._found(workflow, instance_id)
+        try:
+            data = read_file(f"{folder}/journal.jsonl")
+        except FileNotFoundError:
+            return [], ["journal.jsonl is missing"]
+        return read_lenient(data)
+
+    def statuses(self, workflow: str) -> list[dict[str, Any]]:
+        root = f"{self.root}/workflows/{workflow}/instances"
+        found: list[dict[str, Any]] = []
+        for name in os.listdir(root) if real_dir(root) else []:
+            if name.startswith("."):
+                continue
+            try:
+                found.append(self.read_status(workflow, name))
+            except (OSError, ValueError, LookupError):
+                continue
+        return found
+
+    def workflows(self) -> list[str]:
+        root = self.root / "workflows"
+        names = os.listdir(root) if real_dir(str(root)) else []
+        return sorted(n for n in names if not n.startswith(".") and real_dir(str(root / n)))
+
+    def workflow_times(self, workflow: str) -> tuple[float, float] | None:
+        try:
+            info = os.stat(self.root / "workflows" / workflow)
+        except FileNotFoundError:
+            return None
+        return info.st_ctime, info.st_mtime
+
+    # -- inbox -----------------------------------------------------------------------------------
+
+    def put_inbox(self, workflow: str, instance_id: str, kind: str, body: dict[str, Any]) -> str:
+        self._found(workflow, instance_id)
+        name = self.inbox(workflow, instance_id).put(kind, body)
+        self.index(workflow).signal(instance_id)
+        return name
+
+    def pending_actions(self, workflow: str, instance_id: str) -> tuple[str, ...]:
+        return self.inbox(workflow, instance_id).actions()
+
+    # -- the due index ---------------------------------------------------------------------------
+
+    def prepare(self, workflow: str) -> None:
+        base = self.root / "workflows" / workflow
+        for part in (base, base / "instances"):
+            if os.path.islink(part):
+                raise OSError(f"{part} is a symlink; folders inside the data directory must be real folders")
+        self._clear_interrupted(base / "instances")
+        if self.index(workflow).ensure(lambda instance_id: self._due_of(workflow, instance_id)):
+            log.info("workflow %s: rebuilt the due index from the instance folders", workflow)
+
+    def _clear_interrupted(self, instances: Path) -> None:
+        try:
+            names = [n for n in os.listdir(instances) if n.startswith(".creating.")]
+        except OSError:
+            return
+        for name in names:
+            path = instances / name
+            try:
+                if time.time() - os.lstat(path).st_mtime > STALE_CREATE:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
+
+    def _due_of(self, workflow: str, instance_id: str) -> float | None:
+        folder = self.folder(workflow, instance_id)
+        if not real_dir(folder):
+            return None
+        try:
+            text = read_file(f"{folder}/status.json")
+        except FileNotFoundError:
+            return SIGNAL  # a host rebuilds it from the journal
+        due = due_from_status(text, 0.0)
+        if due is None and self.inbox(workflow, instance_id).actions():
+            return SIGNAL  # paused or final with a request waiting (resume, restart)
+        return due
+
+    def due(self, workflow: str) -> list[tuple[float, str]]:
+        return self.index(workflow).scan()
+
+    def change_token(self, workflow: str) -> int:
+        return self.index(workflow).version()
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.writer.close)
+        self.sync.close()

@@ -1,0 +1,123 @@
+"""One instance held by this process: the file side of host.workflows.store.Lease.
+
+The journal descriptor is the lock (flock) and the one the journal is read and written through;
+appends go at the known end with pwrite and are cut back on failure (host.workflows.fsio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from host.workflows import fsio
+from host.workflows.journal import encode
+from host.workflows.store import InboxItem
+
+if TYPE_CHECKING:
+    from host.workflows.filestore import FileStore
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def lock(fd: int, folder: str) -> Callable[[], None] | None:
+    """Lock the instance whose journal is open at `fd`; returns the unlock (which also closes
+    `fd`), or None if another holder has the lock."""
+    if fcntl is None:  # pragma: no cover - Windows
+        from filelock import FileLock, Timeout
+
+        held = FileLock(f"{folder}/.lock", timeout=0, thread_local=False)
+        try:
+            held.acquire()
+        except Timeout:
+            return None
+
+        def release_filelock() -> None:
+            os.close(fd)
+            held.release()
+
+        return release_filelock
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return None
+    return lambda: os.close(fd)  # closing the only descriptor drops the flock
+
+
+class FileLease:
+    def __init__(
+        self,
+        store: FileStore,
+        workflow: str,
+        instance_id: str,
+        fd: int,
+        end: int,
+        unlock: Callable[[], None],
+        meta: dict[str, Any],
+        entries: list[dict[str, Any]],
+        damage: str | None,
+    ) -> None:
+        self.workflow, self.instance_id = workflow, instance_id
+        self.meta, self.entries, self.damage = meta, entries, damage
+        self._store = store
+        self._folder = store.folder(workflow, instance_id)
+        self._path = f"{self._folder}/journal.jsonl"
+        self._fd, self._end, self._unlock = fd, end, unlock
+        self._inbox = store.inbox(workflow, instance_id)
+
+    def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        entry.setdefault("t", time.time())
+        self._end = fsio.append(self._fd, self._end, encode(entry, raw), self._path)
+
+    async def flush(self) -> None:
+        if self._store.durable:
+            await self._store.sync.sync(self._fd)
+
+    def reset(self) -> None:
+        data = fsio.read_all(self._fd)[: self._end]
+        if data:
+            fsio.write_new(f"{self._folder}/journal.{time.time_ns()}.restarted.jsonl", data)
+        os.ftruncate(self._fd, 0)
+        self._end = 0
+        self._inbox.drop_events()
+
+    def write_status(self, document: dict[str, Any]) -> None:
+        self._store.writer.status(f"{self._folder}/status.json", document)
+
+    def inbox(self) -> list[InboxItem]:
+        return self._inbox.items()
+
+    def inbox_done(self, name: str) -> None:
+        self._store.writer.call(lambda: self._inbox.remove(name))
+
+    def mark_due(self, when: float) -> None:
+        index = self._store.index(self.workflow)
+        self._store.writer.call(lambda: index.put(self.instance_id, when))
+
+    async def release(self, next_due: float | None, seen: set[str]) -> None:
+        index = self._store.index(self.workflow)
+
+        def release() -> None:
+            try:
+                if next_due is None:
+                    index.remove(self.instance_id)
+                else:
+                    index.put(self.instance_id, next_due)
+                if any(name not in seen for name in self._inbox.names()):
+                    index.put(self.instance_id, time.time())  # arrived after the last look
+            finally:
+                self._unlock()
+
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def released() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self._store.writer.call(release, done=released)
+        await asyncio.shield(done)

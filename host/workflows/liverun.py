@@ -1,0 +1,196 @@
+"""The live side of a run: the StepHost that journals each step of an activation for real.
+
+It holds the instance's replay state and its lease while the activation runs: status changes
+(journal line, then status.json), durable records, waits in memory or hibernation, and the
+inbox (control requests taken in arrival order, events buffered for the waits).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+import anyio
+
+from host.errors import Evicted, LimitExceeded, StoreUnavailable, Suspend
+from host.workflows.entries import ReplayState, StepRecord
+from host.workflows.status import InstanceStatus, decide, status_document
+from host.workflows.store import InboxItem, Lease
+
+
+class Slots(Protocol):
+    """The engine side of an activation: instances waiting in memory do not use a slot."""
+
+    def waiting(self, workflow: str, instance_id: str, waiting: bool) -> None: ...
+
+
+class LiveRun:
+    """The StepHost of a real run of one instance (see host.workflows.step)."""
+
+    def __init__(self, lease: Lease, steps_limit: int, hibernate_after: float, slots: Slots) -> None:
+        self.lease, self.slots = lease, slots
+        self.steps_limit = steps_limit
+        self.hibernate_after = hibernate_after
+        self.state = ReplayState()
+        self.steps_in_flight = 0
+        self.pause_requested = False
+        self.evict: str | None = None  # "terminate" or "restart": the run must stop
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.seen: set[str] = set()  # inbox names looked at
+        self.executing = False  # run() is in progress
+        self.scope: anyio.CancelScope | None = None  # cancels run() on terminate or restart
+        self.suspended_for = "sleep"
+        self.resting = False  # the journal says waiting, and replay has not gone past that wait yet
+        self._changed = anyio.Event()  # set when a drain took something a wait should look at
+        self._new_event = False
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def document(self) -> dict[str, Any]:
+        return status_document(self.lease.meta, self.state)
+
+    async def set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
+        """Journal a status change and queue status.json; `durable`: flushed before status.json."""
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
+        self._append(entry)
+        self.state.apply(entry)
+        if durable:
+            await self._flush()
+        self.lease.write_status(self.document())
+
+    async def finish(
+        self, status: InstanceStatus, error: dict[str, str] | None = None, output: Any = None
+    ) -> None:
+        """A final status, durable before status.json or anyone else shows it."""
+        fields: dict[str, Any] = {"error": error} if error is not None else {}
+        if status is InstanceStatus.COMPLETE:
+            fields["output"] = output
+        await self.set_status(status, durable=True, **fields)
+
+    # -- the StepHost protocol ------------------------------------------------------------------------
+
+    def asked(self, kind: str, name: str, count: int, record: StepRecord | None) -> None:
+        pass
+
+    def begin_step(self) -> None:
+        limit = self.steps_limit
+        if self.state.step_count >= limit:
+            raise LimitExceeded(
+                f"instance {self.lease.instance_id!r} reached the limit of {limit} steps "
+                "per instance (limits.steps)"
+            )
+
+    def checkpoint(self) -> None:
+        if self.evict:
+            raise Evicted()
+        if self.pause_requested:
+            raise Suspend(None)
+
+    def write(self, entry: dict[str, Any]) -> None:
+        self._append(entry)
+
+    async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        self._append(entry, raw)
+        await self._flush()
+        self.state.apply(entry)
+
+    def _append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        """Journal `entry`; a store that fails stops the activation (StoreUnavailable unwinds run()
+        past user code, which never sees it)."""
+        try:
+            if self.resting and entry["type"] != "status":
+                self.resting = False  # something new happens before the wait: it runs now
+                running = {"type": "status", "status": "running", "t": time.time()}
+                self.lease.append(running)
+                self.state.apply(running)
+            self.lease.append(entry, raw)
+        except OSError as exc:
+            raise StoreUnavailable(exc) from None
+
+    async def _flush(self) -> None:
+        try:
+            await self.lease.flush()
+        except OSError as exc:
+            raise StoreUnavailable(exc) from None
+
+    async def wait_until(self, when: float, reason: str) -> None:
+        remaining = when - time.time()
+        if remaining <= 0:
+            return
+        if remaining > self.hibernate_after:
+            self.suspended_for = reason
+            raise Suspend(when)
+        await self._wait(when, False, reason)
+
+    async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
+        now = time.time()
+        if now >= linger_until and timeout_at > now:
+            self.suspended_for = waiting_for
+            raise Suspend(timeout_at)
+        await self._wait(min(timeout_at, linger_until), True, waiting_for)
+
+    async def _wait(self, deadline: float, for_news: bool, waiting_for: str) -> None:
+        self.slots.waiting(self.lease.workflow, self.lease.instance_id, True)
+        try:
+            if not self.resting:  # a replay that reached its wait early: the journal says so already
+                await self.set_status(InstanceStatus.WAITING, wake_at=deadline, waiting_for=waiting_for)
+            while True:
+                self.checkpoint()
+                if for_news and self._new_event:
+                    break
+                remaining = deadline - time.time()
+                if remaining <= 0:
+                    break
+                with anyio.move_on_after(remaining):
+                    await self._changed.wait()
+                self._changed = anyio.Event()
+        finally:
+            self.slots.waiting(self.lease.workflow, self.lease.instance_id, False)
+        self._new_event = False
+        self.resting = False
+        await self.set_status(InstanceStatus.RUNNING)
+
+    def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
+        for index, (name, event) in enumerate(self.events):
+            if event["type"] == event_type:
+                del self.events[index]
+                return name, event
+        return None
+
+    def event_taken(self, name: str) -> None:
+        self.lease.inbox_done(name)
+
+    # -- inbox -------------------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Take new control requests (in arrival order) and buffer new events."""
+        for item in self.lease.inbox():
+            if item.name in self.seen:
+                continue
+            self.seen.add(item.name)
+            if item.name in self.state.delivered:
+                self.lease.inbox_done(item.name)
+            elif item.kind == "event":
+                self._buffer(item)
+            else:
+                await self._control(str(item.body.get("action")), str(item.body.get("source", "api")))
+                self.lease.inbox_done(item.name)
+        self._changed.set()
+
+    def _buffer(self, item: InboxItem) -> None:
+        body = item.body
+        event = {"type": body.get("type"), "payload": body.get("payload"), "timestamp": body.get("timestamp")}
+        self.events.append((item.name, event))
+        self._new_event = True
+
+    async def _control(self, action: str, source: str) -> None:
+        change = decide(action, self.state.status, self.executing, self.steps_in_flight)
+        await self.record({"type": "control", "action": action, "source": source})
+        if change.evict:
+            self.evict = change.evict
+        if change.status is not None:
+            await self.set_status(change.status, durable=change.durable)
+        if change.pause:
+            self.pause_requested = True
+        if self.evict and self.scope is not None:
+            self.scope.cancel()

@@ -1,0 +1,179 @@
+"""The operations on instances, implemented once: the binding, the admin API and the CLI call these.
+
+Each validates its input, then goes to the engine (when this process runs one) and its store.
+Create is durable when it returns; control requests and events go into the instance's inbox,
+where the host that runs the instance takes them. Without an engine (the CLI), the store alone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from host.errors import InstanceExists, LimitExceeded, WorkflowNotFound
+from host.workflows.entries import ReplayState
+from host.workflows.ids import (
+    MAX_BATCH,
+    check_event_type,
+    check_instance_id,
+    check_json,
+    check_name,
+    new_instance_id,
+)
+from host.workflows.status import check_control, check_event_allowed, iso, status_document
+from host.workflows.store import InstanceStore
+
+if TYPE_CHECKING:
+    from host.workflows.binding import WorkflowBinding
+    from host.workflows.engine import Engine
+
+
+def prepare_create(instance_id: object, params: object) -> tuple[str, Any]:
+    """Validate one create request; returns (id, params) or raises ValueError naming the rule."""
+    iid = new_instance_id() if instance_id is None else check_instance_id(instance_id)
+    return iid, check_json({} if params is None else params, "params")
+
+
+def prepare_batch(items: object) -> list[tuple[str, Any]]:
+    """Validate a whole batch before anything is written: 1 to 100 items, unique ids."""
+    if not isinstance(items, list | tuple):
+        raise ValueError("create_batch expects a list of {'id', 'params'} items")
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise LimitExceeded(f"create_batch takes 1 to {MAX_BATCH} instances, got {len(items)} (batch limit)")
+    prepared: list[tuple[str, Any]] = []
+    for index, item in enumerate(items):
+        if item is None:
+            item = {}
+        if not isinstance(item, dict):
+            raise ValueError(f"create_batch item {index}: expected a dict with 'id' and 'params'")
+        unknown = set(item) - {"id", "params", "instance_id"}
+        if unknown:
+            raise ValueError(f"create_batch item {index}: unknown key {sorted(unknown)[0]!r}")
+        try:
+            prepared.append(prepare_create(item.get("id", item.get("instance_id")), item.get("params")))
+        except ValueError as exc:
+            raise type(exc)(f"create_batch item {index}: {exc}") from None
+    ids = [iid for iid, _ in prepared]
+    if len(set(ids)) != len(ids):
+        raise ValueError("create_batch: the same instance id appears twice in the batch")
+    return prepared
+
+
+class WorkflowService:
+    """Instances of the workflows `known()` names (or, without it, of those with stored data)."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        store: InstanceStore | None = None,
+        known: Callable[[], set[str]] | None = None,
+    ) -> None:
+        self.engine = engine
+        chosen = engine.store if engine is not None else store
+        if chosen is None:
+            raise ValueError("WorkflowService needs an engine or a store")
+        self.store: InstanceStore = chosen
+        self._known = known
+
+    def binding(self, workflow: str) -> WorkflowBinding:
+        from host.workflows.binding import WorkflowBinding
+
+        return WorkflowBinding(self, workflow)
+
+    def require(self, workflow: str) -> str:
+        """The workflow's name; WorkflowNotFound unless it is defined here (or has stored data)."""
+        check_name(workflow)
+        if self.engine is not None:
+            self.engine.require(workflow)
+        elif workflow not in (self._known() if self._known is not None else set(self.store.workflows())):
+            raise WorkflowNotFound(f"workflow {workflow!r} not found")
+        return workflow
+
+    def _poke(self, workflow: str, instance_id: str) -> None:
+        if self.engine is not None:
+            self.engine.poke(workflow, instance_id)
+
+    # -- create ------------------------------------------------------------------------------------
+
+    async def create(
+        self, workflow: str, instance_id: str, params: Any, trigger: str = "api"
+    ) -> dict[str, Any]:
+        """Store a new queued instance (id and params validated by prepare_create) and start it."""
+        self.require(workflow)
+        now = time.time()
+        meta = {
+            "id": instance_id,
+            "workflow": workflow,
+            "params": params,
+            "created_on": iso(now),
+            "created_on_epoch": now,
+            "trigger_source": trigger,
+        }
+        status = status_document(meta, ReplayState(), now)
+        await self.store.create(meta, status)
+        self._poke(workflow, instance_id)
+        return status
+
+    async def create_batch(self, workflow: str, items: object, trigger: str = "api") -> list[dict[str, Any]]:
+        """Create up to 100 instances; all are validated, and none may exist, before any is written."""
+        self.require(workflow)
+        prepared = prepare_batch(items)
+        for instance_id, _ in prepared:
+            if self.store.exists(workflow, instance_id):
+                raise InstanceExists(
+                    f"instance {instance_id!r} already exists in workflow {workflow!r}; "
+                    "nothing in the batch was created"
+                )
+        return [await self.create(workflow, iid, params, trigger) for iid, params in prepared]
+
+    # -- control and events ----------------------------------------------------------------------------
+
+    async def control(self, workflow: str, instance_id: str, action: str, source: str = "api") -> str:
+        """Leave a control request for the instance; returns its status when the request was made."""
+        self.require(workflow)
+        check_instance_id(instance_id)
+        status = str(self.store.read_status(workflow, instance_id)["status"])
+        check_control(action, status, instance_id)
+        body = {"action": action, "source": source, "t": time.time()}
+        await anyio.to_thread.run_sync(self.store.put_inbox, workflow, instance_id, "control", body)
+        self._poke(workflow, instance_id)
+        return status
+
+    async def send_event(self, workflow: str, instance_id: str, event_type: str, payload: Any) -> None:
+        """Leave an event for the instance's first wait_for_event of its type."""
+        self.require(workflow)
+        check_instance_id(instance_id)
+        check_event_type(event_type)
+        payload = check_json(payload, "event payload")
+        status = self.store.read_status(workflow, instance_id)["status"]
+        check_event_allowed(status, instance_id, self.store.pending_actions(workflow, instance_id))
+        body = {"type": event_type, "payload": payload, "timestamp": iso(time.time())}
+        await anyio.to_thread.run_sync(self.store.put_inbox, workflow, instance_id, "event", body)
+        self._poke(workflow, instance_id)
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def status(self, workflow: str, instance_id: str) -> dict[str, Any]:
+        """The instance's status document (the newest: what status.json says or is about to)."""
+        self.require(workflow)
+        return self.store.read_status(workflow, check_instance_id(instance_id))
+
+    def exists(self, workflow: str, instance_id: str) -> bool:
+        return self.store.exists(self.require(workflow), check_instance_id(instance_id))
+
+    def list_instances(self, workflow: str, status: str | None = None) -> list[dict[str, Any]]:
+        """Status documents of the workflow's instances, newest first."""
+        docs = [
+            d
+            for d in self.store.statuses(self.require(workflow))
+            if status is None or d.get("status") == status
+        ]
+        docs.sort(key=lambda d: (d.get("created_on_epoch") or 0, str(d.get("id"))), reverse=True)
+        return docs
+
+    def journal(self, workflow: str, instance_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        """The instance's journal entries and one message per unreadable line."""
+        return self.store.read_journal(self.require(workflow), check_instance_id(instance_id))

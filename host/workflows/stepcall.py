@@ -1,0 +1,152 @@
+"""Calling a step's callback: what it may take (ctx, dependency results), sync or async, and the
+decorated form `@step.do(...)` whose call runs the step once, with its dependencies first."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from host.errors import NonRetryableError, StepError
+from host.workflows.ids import check_step_name
+from host.workflows.retry import StepConfig
+
+if TYPE_CHECKING:
+    from host.workflows.step import WorkflowStep
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step callback gets by taking a `ctx` parameter."""
+
+    step: SimpleNamespace
+    attempt: int
+    config: dict[str, Any]
+
+
+def rebuild_error(error: dict[str, str]) -> Exception:
+    """The exception run() sees for a step's final error: the built-in type where there is one."""
+    name, message = error.get("name", "Error"), error.get("message", "")
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception) and cls is not Exception:
+        try:
+            return cls(message)
+        except Exception:  # a built-in that wants other arguments
+            pass
+    return StepError(message, name)
+
+
+def describe_error(exc: BaseException) -> dict[str, str]:
+    if isinstance(exc, NonRetryableError | StepError):
+        return {"name": exc.name, "message": exc.message}
+    return {"name": type(exc).__name__, "message": str(exc)}
+
+
+async def call(
+    callback: Callable[..., Any],
+    context: StepContext,
+    args: tuple[Any, ...],
+    named: dict[str, Any],
+) -> Any:
+    """Call a step callback, async on the loop or sync in a worker thread, with `context` as its
+    `ctx` if it asks for one (a parameter named ctx, or its only parameter)."""
+    kwargs = dict(named)
+    positional = list(args)
+    try:
+        params = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if "ctx" in params:
+        kwargs["ctx"] = context
+    elif len(params) == 1 and not positional and not kwargs:
+        only = next(iter(params.values()))
+        if only.default is inspect.Parameter.empty and only.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            positional = [context]
+    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
+        return await callback(*positional, **kwargs)
+    result = await anyio.to_thread.run_sync(lambda: callback(*positional, **kwargs), abandon_on_cancel=True)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class DecoratedStep:
+    """What `@step.do(...)` returns: awaiting a call runs the step once; later calls share the result."""
+
+    def __init__(
+        self,
+        step: WorkflowStep,
+        name: str,
+        fn: Callable[..., Any],
+        config: StepConfig,
+        depends: tuple[Any, ...],
+        concurrent: bool,
+    ) -> None:
+        check_step_name(name)
+        for dep in depends:
+            if not isinstance(dep, DecoratedStep):
+                raise ValueError(f"step {name!r}: depends must list functions decorated with @step.do")
+        self._step, self.name, self._fn = step, name, fn
+        self.__name__ = fn.__name__
+        self._config, self._depends, self._concurrent = config, depends, concurrent
+        self._done: anyio.Event | None = None
+        self._outcome: tuple[bool, Any] = (False, None)
+
+    def __call__(self) -> Awaitable[Any]:
+        return self._result()
+
+    async def _result(self) -> Any:
+        if self._done is None:
+            self._done = anyio.Event()
+            try:
+                self._outcome = (True, await self._execute())
+            except BaseException as exc:  # later callers share it, engine signals included
+                self._outcome = (False, exc)
+            finally:
+                self._done.set()
+        else:
+            await self._done.wait()
+        ok, value = self._outcome
+        if not ok:
+            raise value
+        return value
+
+    async def _execute(self) -> Any:
+        results: list[Any] = [None] * len(self._depends)
+        if self._concurrent and len(self._depends) > 1:
+            errors: list[BaseException] = []
+
+            async def run_one(index: int, dep: DecoratedStep) -> None:
+                try:
+                    results[index] = await dep()
+                except BaseException as exc:  # collected below so run() sees a plain exception
+                    errors.append(exc)
+
+            async with anyio.create_task_group() as group:
+                for index, dep in enumerate(self._depends):
+                    group.start_soon(run_one, index, dep)
+            signals = [e for e in errors if not isinstance(e, Exception)]
+            if signals:
+                raise signals[0]
+            if errors:
+                raise errors[0]
+        else:
+            for index, dep in enumerate(self._depends):
+                results[index] = await dep()
+        args: tuple[Any, ...] = tuple(results)
+        kwargs: dict[str, Any] = {}
+        if self._depends:
+            params = inspect.signature(self._fn).parameters
+            names = [dep.__name__ for dep in self._depends]
+            if all(n in params for n in names):  # bind dependency results by parameter name
+                args, kwargs = (), dict(zip(names, results, strict=True))
+        return await self._step.run_step(self.name, self._config, self._fn, args, kwargs)

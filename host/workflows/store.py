@@ -1,0 +1,119 @@
+"""The store: where instances live, as an interface the engine, the service and the CLI use.
+
+`InstanceStore` is everything the rest of Waypost may do to stored instances; `Lease` is one
+instance held (locked) by this process. host.workflows.filestore is the implementation on files
+(the layout of SPEC 4.1); it is the only module that knows that layout. Each docstring says what
+is atomic and what is durable when the call returns. "Durable" means on disk with durability
+fsync; with durability relaxed, in the page cache (it survives a crash of the process, not of
+the machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A request waiting in an instance's inbox: a control request or an event."""
+
+    name: str  # sorts in arrival order
+    kind: str  # "control" or "event"
+    body: dict[str, Any]
+
+
+class Lease(Protocol):
+    """One instance, locked by this process until release(); only its holder writes its journal."""
+
+    workflow: str
+    instance_id: str
+    meta: dict[str, Any]  # the instance document (instance.json's content)
+    entries: list[dict[str, Any]]  # the journal as it was when the lease was taken (torn tail cut)
+    damage: str | None  # why the journal cannot be used (names the file and line), else None
+
+    def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        """Add one entry (given "t" if it has none) at the journal's end, all or nothing: on any
+        error (StorageFull included) the journal is as it was. `raw`: fields whose value is given as
+        already-encoded JSON text. Written when this returns, durable after flush()."""
+
+    async def flush(self) -> None:
+        """Return once everything appended so far is durable (one group commit for many leases)."""
+
+    def reset(self) -> None:
+        """Restart: keep the journal's bytes beside it as a restarted copy, empty it, and drop the
+        events waiting in inbox/ (the run they were sent to is gone). Durable after flush()."""
+
+    def write_status(self, document: dict[str, Any]) -> None:
+        """Queue a status.json rewrite on the store's writer: writes land in order, the newest queued
+        document wins, readers see a whole document. Not durable (status.json is rebuilt from the
+        journal when missing or damaged)."""
+
+    def inbox(self) -> list[InboxItem]:
+        """The requests in inbox/, oldest first (unreadable ones are skipped)."""
+
+    def inbox_done(self, name: str) -> None:
+        """Remove a request that was taken, once the status writes queued before it have landed."""
+
+    def mark_due(self, when: float) -> None:
+        """Record that the instance needs a host at `when` (what other hosts and recovery read)."""
+
+    async def release(self, next_due: float | None, seen: set[str]) -> None:
+        """Record when the instance is due next (None: never; it is final or paused), then unlock,
+        after the writes queued before. `seen`: the inbox names this lease has looked at; if a
+        request arrived after them the instance is due at once instead. Returns once unlocked;
+        the lease is unusable after."""
+
+
+class InstanceStore(Protocol):
+    """All stored instances of all workflows."""
+
+    durable: bool
+
+    async def create(self, meta: dict[str, Any], status: dict[str, Any]) -> None:
+        """Make a queued instance from its instance document, atomically: all of it appears at once
+        or nothing does (InstanceExists, StorageFull); durable when this returns."""
+
+    def open(self, workflow: str, instance_id: str) -> Lease | None:
+        """Lock the instance and read its journal; None if another holder has the lock.
+        InstanceNotFound if there is no such instance."""
+
+    def exists(self, workflow: str, instance_id: str) -> bool: ...
+
+    def read_status(self, workflow: str, instance_id: str) -> dict[str, Any]:
+        """The newest status document: one queued for writing here, else status.json, else one
+        rebuilt from the journal. InstanceNotFound if there is no such instance."""
+
+    def read_journal(self, workflow: str, instance_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        """The journal's usable entries and one message per bad line; never writes."""
+
+    def statuses(self, workflow: str) -> list[dict[str, Any]]:
+        """The status document of every instance of `workflow` (unreadable ones are left out)."""
+
+    def workflows(self) -> list[str]:
+        """Workflows that have stored instances."""
+
+    def workflow_times(self, workflow: str) -> tuple[float, float] | None:
+        """When the workflow's first instance was stored and when its store last changed (epoch
+        seconds); None if it has none."""
+
+    def put_inbox(self, workflow: str, instance_id: str, kind: str, body: dict[str, Any]) -> str:
+        """Leave a request in the instance's inbox atomically (readers see all of it or nothing) and
+        signal the hosts; durable when this returns. Returns its name. InstanceNotFound."""
+
+    def pending_actions(self, workflow: str, instance_id: str) -> tuple[str, ...]:
+        """The actions of control requests waiting in the instance's inbox."""
+
+    def prepare(self, workflow: str) -> None:
+        """Make the workflow ready to run here: rebuild its due index if it is missing, clear what
+        interrupted creates left. Bad instance folders are logged and skipped."""
+
+    def due(self, workflow: str) -> list[tuple[float, str]]:
+        """(due time, instance id) of every instance that needs a host: queued, running, waiting, or
+        signalled (due 0) because something arrived in its inbox."""
+
+    def change_token(self, workflow: str) -> int:
+        """A value that changes whenever due() would change (another process signalled)."""
+
+    async def aclose(self) -> None:
+        """Finish every queued write and release the store's threads."""
