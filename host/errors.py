@@ -63,6 +63,13 @@ class InstanceNotFound(InstanceError, LookupError):
     code = "instance.not_found"
 
 
+class InstanceUnreadable(InstanceError):
+    """An instance's files cannot be used (a planted symlink, a folder where a file belongs, no
+    permission); the message names the file."""
+
+    code = "instance.unreadable"
+
+
 class InstanceExists(InstanceError):
     """An instance with that id already exists."""
 

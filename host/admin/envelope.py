@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from host.errors import (
     InstanceExists,
     InstanceNotFound,
+    InstanceUnreadable,
     InvalidTransition,
     LimitExceeded,
     StorageFull,
@@ -39,6 +40,7 @@ ERRORS: dict[str, tuple[int, int]] = {
     "instance.invalid_state": (409, 10031),
     "method.not_allowed": (405, 10040),
     "storage.full": (507, 10060),
+    "instance.unreadable": (409, 10061),
     "internal": (500, 10000),
 }
 
@@ -74,6 +76,7 @@ def from_exception(exc: Exception) -> ApiError:
         (InstanceExists, "instance.already_exists"),
         (InvalidTransition, "instance.invalid_state"),
         (LimitExceeded, "limit.exceeded"),
+        (InstanceUnreadable, "instance.unreadable"),
     ):
         if isinstance(exc, cls):
             return ApiError(type, str(exc))

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 
 from host.errors import Evicted, NondeterminismError, StoreUnavailable, Suspend
-from host.workflows.entries import ReplayState, replay_state
+from host.workflows.entries import replay_state
 from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
 from host.workflows.ids import encode_json
 from host.workflows.liverun import LiveRun, Slots
@@ -184,9 +184,9 @@ class Activation:
 
     async def _restart(self) -> float:
         live = self.live
-        self.lease.reset()
-        live.state, live.events = ReplayState(), []
-        await live.set_status(InstanceStatus.QUEUED, durable=True, instance=self.lease.meta)
+        live.state, live.events = replay_state([self.lease.reset()]), []
+        await live.flush()
+        self.lease.write_status(live.document())
         return time.time()
 
     async def _watch(self) -> None:

@@ -16,7 +16,7 @@ from types import TracebackType
 
 import anyio.to_thread
 
-from host.errors import InstanceNotFound, StoreUnavailable, WorkflowNotFound
+from host.errors import InstanceNotFound, InstanceUnreadable, StoreUnavailable, WorkflowNotFound
 from host.workflows.activation import Activation, Outcome, WorkflowDef
 from host.workflows.filestore import FileStore
 from host.workflows.scheduler import Key, Scheduler
@@ -98,7 +98,22 @@ class Engine:
                 self._take_due(name, self.store.due(name), since=None)
             except OSError as exc:
                 log.error("workflow %s: cannot read its instances: %s", name, exc)
+                continue
+            task = asyncio.get_running_loop().create_task(self._find_unindexed(name))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         self._wakeup.set()
+
+    async def _find_unindexed(self, workflow: str) -> None:
+        """In the background after a start: instances the due index misses (SPEC 4.1: it is a cache)."""
+        try:
+            found = await anyio.to_thread.run_sync(self.store.unindexed, workflow)
+        except OSError as exc:
+            log.error("workflow %s: cannot look for instances its index misses: %s", workflow, exc)
+            return
+        if found:
+            log.warning("workflow %s: %d instance(s) were missing from the due index", workflow, len(found))
+            self._take_due(workflow, found, since=None)
 
     def require(self, workflow: str) -> WorkflowDef:
         try:
@@ -151,6 +166,9 @@ class Engine:
         try:
             lease = self.store.open(*key)
         except InstanceNotFound:
+            lease, retry = None, None
+        except InstanceUnreadable as exc:
+            log.error("workflow %s instance %s: %s", *key, exc)
             lease, retry = None, None
         except OSError as exc:
             log.error(

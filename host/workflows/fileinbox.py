@@ -7,6 +7,7 @@ The action is in the name, so "is a terminate pending?" is one directory listing
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -25,7 +26,7 @@ class Inbox:
 
     def put(self, kind: str, body: dict[str, Any]) -> str:
         if os.path.islink(self.path):
-            raise OSError(f"{self.path} is a symlink; refusing to write through it")
+            raise OSError(errno.ELOOP, "a symlink; refusing to write through it", self.path)
         os.makedirs(self.path, exist_ok=True)
         suffix = f"control-{body['action']}" if kind == "control" else kind
         name = f"{time.time_ns():020d}-{os.urandom(4).hex()}-{suffix}.json"

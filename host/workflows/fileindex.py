@@ -6,8 +6,10 @@ Queued, running and waiting instances have an entry; paused and finished ones ha
 entry is a hard link to the instance's instance.json (a new name for an existing inode costs a
 few microseconds, a new empty file a few hundred; its content is never read). The names carry
 everything, so a start lists one folder instead of reading every instance, and other processes
-signal "look at this instance now" by adding an entry due at 0. The index is a cache: rebuild()
-makes it again from the instance folders.
+signal "look at this instance now" by adding an entry due at 0. The index is a cache: ensure()
+makes it again from the instance folders when its `.complete` marker is missing (the folder was
+deleted, or a rebuild was interrupted). A rebuild adds entries in place, so rebuilds by several
+processes at once, or one cut short, only ever add.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from host.workflows.fsio import real_dir
 
 log = logging.getLogger("waypost.workflows")
 SIGNAL = 0.0
+MARKER = ".complete"  # in pending/: every due instance has an entry (written last by a rebuild)
 DueOf = Callable[[str], float | None]  # instance id -> its due time from its files (None: not due)
 
 
@@ -49,7 +52,7 @@ class DueIndex:
     def put(self, instance_id: str, due: float, target: str | None = None) -> None:
         """Give the instance an entry at `due` and remove its other entries known here."""
         new = entry_name(due, instance_id)
-        old = {entry_name(d, instance_id) for d in self._known.get(instance_id, ())} - {new}
+        old = {entry_name(d, instance_id) for d in self._entries_of(instance_id)} - {new}
         old.add(entry_name(SIGNAL, instance_id))  # whoever holds the instance answers a signal
         moved = False
         for name in old:
@@ -66,9 +69,22 @@ class DueIndex:
         self._known[instance_id] = {math.ceil(due * 1000) / 1000.0}
 
     def remove(self, instance_id: str) -> None:
-        """Remove every entry of the instance known here, and its signal."""
-        for due in self._known.pop(instance_id, set()) | {SIGNAL}:
+        """Remove every entry of the instance, and its signal."""
+        for due in self._entries_of(instance_id) | {SIGNAL}:
             _unlink(self.path / entry_name(due, instance_id))
+        self._known.pop(instance_id, None)
+
+    def _entries_of(self, instance_id: str) -> set[float]:
+        """Due times of the instance's entries: as last seen here, or listed now if never seen."""
+        known = self._known.get(instance_id)
+        if known is None:
+            suffix = f".{instance_id}"
+            try:
+                names = [n for n in os.listdir(self.path) if n.endswith(suffix)]
+            except FileNotFoundError:
+                names = []
+            known = {p[0] for n in names if (p := parse_entry(n)) is not None and p[1] == instance_id}
+        return known
 
     def signal(self, instance_id: str) -> None:
         """An entry due at once, beside any other (what another process adds after an inbox write)."""
@@ -112,33 +128,29 @@ class DueIndex:
         return found
 
     def ensure(self, due_of: DueOf) -> bool:
-        """Rebuild the folder from the instance folders if it is missing; True if it was rebuilt."""
-        if real_dir(str(self.path)):
+        """Rebuild the index from the instance folders unless it is complete; True if rebuilt."""
+        if os.path.lexists(self.path / MARKER):
             return False
-        tmp = self.path.with_name(f".pending.{os.getpid()}.{os.urandom(4).hex()}")
-        tmp.mkdir(parents=True)
-        try:
-            names = os.listdir(self.instances) if real_dir(str(self.instances)) else []
-        except OSError as exc:
-            log.error("cannot list %s: %s", self.instances, exc)
-            names = []
-        for instance_id in names:
-            if instance_id.startswith("."):
-                continue
+        self.path.mkdir(parents=True, exist_ok=True)
+        for instance_id in self.folders():
             try:
                 due = due_of(instance_id)
             except OSError as exc:
                 log.error("skipping instance folder %s: %s", self.instances / instance_id, exc)
                 continue
             if due is not None:
-                os.close(os.open(tmp / entry_name(due, instance_id), os.O_CREAT | os.O_WRONLY, 0o644))
-        try:
-            os.rename(tmp, self.path)
-        except OSError:  # another process rebuilt it first
-            for name in os.listdir(tmp):
-                _unlink(tmp / name)
-            tmp.rmdir()
+                self._make(entry_name(due, instance_id), str(self.instances / instance_id / "instance.json"))
+        os.close(os.open(self.path / MARKER, os.O_CREAT | os.O_WRONLY, 0o644))
         return True
+
+    def folders(self) -> list[str]:
+        """The instance ids that have a folder (temporary ones left out)."""
+        try:
+            names = os.listdir(self.instances) if real_dir(str(self.instances)) else []
+        except OSError as exc:
+            log.error("cannot list %s: %s", self.instances, exc)
+            names = []
+        return [name for name in names if not name.startswith(".")]
 
 
 def due_from_status(text: bytes, created: float) -> float | None:

@@ -22,20 +22,29 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from host.errors import InstanceExists, InstanceNotFound
-from host.workflows import jsonenc
+from host.errors import InstanceExists, InstanceNotFound, InstanceUnreadable, StorageFull
+from host.workflows import fsio, jsonenc
 from host.workflows.entries import replay_state
 from host.workflows.fileinbox import Inbox
 from host.workflows.fileindex import SIGNAL, DueIndex, due_from_status
 from host.workflows.fsio import open_file, read_all, read_file, real_dir, write_atomic, write_new
 from host.workflows.groupsync import GroupSync
-from host.workflows.journal import JournalDamaged, created_line, instance_of, parse, read_lenient
+from host.workflows.journal import (
+    JournalDamaged,
+    created_line,
+    encode,
+    instance_of,
+    parse,
+    queued_entry,
+    read_lenient,
+)
 from host.workflows.lease import FileLease, lock
 from host.workflows.status import status_document
 from host.workflows.writer import Writer
 
 log = logging.getLogger("waypost.workflows")
 STALE_CREATE = 60.0  # seconds after which a temporary create folder is an interrupted create
+CREATED = ".created"  # in a workflow's folder: made with its first instance (its mtime says when)
 
 
 class FileStore:
@@ -81,7 +90,9 @@ class FileStore:
         workflow, instance_id = meta["workflow"], meta["id"]
         final = self.folder(workflow, instance_id)
         parent = os.path.dirname(final)
-        os.makedirs(parent, exist_ok=True)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, exist_ok=True)
+            _touch_new(f"{os.path.dirname(parent)}/{CREATED}")
         exists = InstanceExists(f"instance {instance_id!r} already exists in workflow {workflow!r}")
         if os.path.lexists(final):
             raise exists
@@ -120,6 +131,8 @@ class FileStore:
                 ) from None
             fd = open_file(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
             damage = f"{path} is missing: the instance's record of its steps is gone"
+        except OSError as exc:  # a symlink, a folder, no permission: never run it from such a file
+            raise self._unreadable(folder, workflow, instance_id, path, exc) from None
         unlock = lock(fd, folder)
         if unlock is None:
             os.close(fd)
@@ -128,6 +141,8 @@ class FileStore:
             data = read_all(fd)
             entries: list[dict[str, Any]] = []
             good = 0
+            if not data and damage is None:
+                data = self._after_interrupted_restart(folder, fd, workflow, instance_id)
             if not data and damage is None:
                 damage = f"{path} is empty: the instance's record of its steps is gone"
             try:
@@ -144,6 +159,27 @@ class FileStore:
         if not os.path.lexists(f"{folder}/instance.json"):
             self.writer.call(lambda: write_atomic(f"{folder}/instance.json", jsonenc.document(meta).encode()))
         return lease
+
+    def _unreadable(
+        self, folder: str, workflow: str, instance_id: str, path: str, exc: OSError
+    ) -> InstanceUnreadable:
+        """Say in status.json (replaced, never written through) that the instance cannot run."""
+        message = f"{path}: {exc.strerror or exc}; the instance cannot run until it is repaired"
+        meta = self._meta(folder, workflow, instance_id, b"")
+        document = status_document(meta, replay_state([]))
+        document.update(status="errored", error={"name": "InstanceUnreadable", "message": message})
+        self.writer.status(f"{folder}/status.json", document)
+        return InstanceUnreadable(message)
+
+    def _after_interrupted_restart(self, folder: str, fd: int, workflow: str, instance_id: str) -> bytes:
+        """An empty journal beside a restarted copy is a restart cut short between emptying the
+        journal and writing its first line: write that line now (b"" if it is not that)."""
+        if not any(n.startswith("journal.") and n.endswith(".restarted.jsonl") for n in os.listdir(folder)):
+            return b""
+        meta = self._meta(folder, workflow, instance_id, b"")
+        line = encode(queued_entry(meta, time.time()))
+        fsio.append(fd, 0, line, f"{folder}/journal.jsonl")
+        return line
 
     def _meta(self, folder: str, workflow: str, instance_id: str, journal: bytes) -> dict[str, Any]:
         """instance.json, else the journal's first line read leniently, else the bare names."""
@@ -177,8 +213,10 @@ class FileStore:
     def _status_from_journal(self, folder: str, workflow: str, instance_id: str) -> dict[str, Any]:
         try:
             data = read_file(f"{folder}/journal.jsonl")
-        except OSError:
+        except FileNotFoundError:
             data = b""
+        except OSError as exc:
+            raise InstanceUnreadable(f"{folder}/journal.jsonl: {exc.strerror or exc}") from None
         entries, _ = read_lenient(data)
         meta = instance_of(entries) or self._meta(folder, workflow, instance_id, data)
         return status_document(meta, replay_state(entries))
@@ -189,6 +227,8 @@ class FileStore:
             data = read_file(f"{folder}/journal.jsonl")
         except FileNotFoundError:
             return [], ["journal.jsonl is missing"]
+        except OSError as exc:
+            return [], [f"journal.jsonl cannot be read: {exc.strerror or exc}"]
         return read_lenient(data)
 
     def statuses(self, workflow: str) -> list[dict[str, Any]]:
@@ -209,17 +249,27 @@ class FileStore:
         return sorted(n for n in names if not n.startswith(".") and real_dir(str(root / n)))
 
     def workflow_times(self, workflow: str) -> tuple[float, float] | None:
+        base = self.root / "workflows" / workflow
         try:
-            info = os.stat(self.root / "workflows" / workflow)
+            changed = os.stat(base / "instances").st_mtime  # an instance added or removed
         except FileNotFoundError:
             return None
-        return info.st_ctime, info.st_mtime
+        try:
+            created = os.stat(base / CREATED).st_mtime
+        except FileNotFoundError:  # made before the marker existed
+            created = os.stat(base / "instances").st_ctime
+        return created, max(created, changed)
 
     # -- inbox -----------------------------------------------------------------------------------
 
     def put_inbox(self, workflow: str, instance_id: str, kind: str, body: dict[str, Any]) -> str:
-        self._found(workflow, instance_id)
-        name = self.inbox(workflow, instance_id).put(kind, body)
+        folder = self._found(workflow, instance_id)
+        try:
+            name = self.inbox(workflow, instance_id).put(kind, body)
+        except StorageFull:
+            raise
+        except OSError as exc:
+            raise InstanceUnreadable(f"{folder}/inbox: {exc.strerror or exc}") from None
         self.index(workflow).signal(instance_id)
         return name
 
@@ -263,6 +313,23 @@ class FileStore:
             return SIGNAL  # paused or final with a request waiting (resume, restart)
         return due
 
+    def unindexed(self, workflow: str) -> list[tuple[float, str]]:
+        index = self.index(workflow)
+        indexed = {instance_id for _, instance_id in index.scan()}
+        found = []
+        for instance_id in index.folders():
+            if instance_id in indexed:
+                continue
+            try:
+                due = self._due_of(workflow, instance_id)
+            except OSError as exc:
+                log.error("skipping instance folder %s: %s", self.folder(workflow, instance_id), exc)
+                continue
+            if due is not None:
+                index.put(instance_id, due)
+                found.append((due, instance_id))
+        return found
+
     def due(self, workflow: str) -> list[tuple[float, str]]:
         return self.index(workflow).scan()
 
@@ -272,3 +339,10 @@ class FileStore:
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.writer.close)
         self.sync.close()
+
+
+def _touch_new(path: str) -> None:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | fsio.NOFOLLOW, 0o644))
+    except FileExistsError:
+        pass

@@ -107,10 +107,15 @@ def read_lenient(data: bytes, name: str = "journal.jsonl") -> tuple[list[dict[st
     return entries, problems
 
 
+def queued_entry(meta: dict[str, Any], t: float) -> dict[str, Any]:
+    """A journal's first entry (at create and at each restart): the queued status, holding the
+    instance document (instance.json's content), so that loading an instance reads one file and
+    instance.json can be rebuilt from it."""
+    return {"type": "status", "status": "queued", "t": t, "instance": meta}
+
+
 def created_line(meta: dict[str, Any]) -> bytes:
-    """A new journal's first line: the queued status, holding the instance document (instance.json's
-    content), so that loading an instance reads one file and instance.json can be rebuilt from it."""
-    return encode({"type": "status", "status": "queued", "t": meta["created_on_epoch"], "instance": meta})
+    return encode(queued_entry(meta, meta["created_on_epoch"]))
 
 
 def instance_of(entries: list[dict[str, Any]]) -> dict[str, Any] | None:

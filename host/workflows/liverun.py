@@ -55,7 +55,7 @@ class LiveRun:
         self._append(entry)
         self.state.apply(entry)
         if durable:
-            await self._flush()
+            await self.flush()
         self.lease.write_status(self.document())
 
     async def finish(
@@ -91,7 +91,7 @@ class LiveRun:
 
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         self._append(entry, raw)
-        await self._flush()
+        await self.flush()
         self.state.apply(entry)
 
     def _append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
@@ -107,7 +107,7 @@ class LiveRun:
         except OSError as exc:
             raise StoreUnavailable(exc) from None
 
-    async def _flush(self) -> None:
+    async def flush(self) -> None:
         try:
             await self.lease.flush()
         except OSError as exc:

@@ -40,9 +40,10 @@ class Lease(Protocol):
     async def flush(self) -> None:
         """Return once everything appended so far is durable (one group commit for many leases)."""
 
-    def reset(self) -> None:
-        """Restart: keep the journal's bytes beside it as a restarted copy, empty it, and drop the
-        events waiting in inbox/ (the run they were sent to is gone). Durable after flush()."""
+    def reset(self) -> dict[str, Any]:
+        """Restart: keep the journal's bytes beside it as a restarted copy, start it again with the
+        queued entry (returned), and drop the events waiting in inbox/ (the run they were sent to
+        is gone). Durable after flush(); a restart cut short is finished by the next open."""
 
     def write_status(self, document: dict[str, Any]) -> None:
         """Queue a status.json rewrite on the store's writer: writes land in order, the newest queued
@@ -76,7 +77,8 @@ class InstanceStore(Protocol):
 
     def open(self, workflow: str, instance_id: str) -> Lease | None:
         """Lock the instance and read its journal; None if another holder has the lock.
-        InstanceNotFound if there is no such instance."""
+        InstanceNotFound if there is no such instance; InstanceUnreadable if its journal cannot be
+        used (a symlink, no permission: its status then says errored, naming the file)."""
 
     def exists(self, workflow: str, instance_id: str) -> bool: ...
 
@@ -107,6 +109,11 @@ class InstanceStore(Protocol):
     def prepare(self, workflow: str) -> None:
         """Make the workflow ready to run here: rebuild its due index if it is missing, clear what
         interrupted creates left. Bad instance folders are logged and skipped."""
+
+    def unindexed(self, workflow: str) -> list[tuple[float, str]]:
+        """Due instances the due index misses (left by a crash of an older version, or a folder
+        copied in), found by looking at every instance without an entry; their entries are added.
+        Slow (it reads each one); a host runs it once per workflow, after it starts."""
 
     def due(self, workflow: str) -> list[tuple[float, str]]:
         """(due time, instance id) of every instance that needs a host: queued, running, waiting, or

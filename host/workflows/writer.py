@@ -5,7 +5,8 @@ operations (each makes or frees an inode or a directory entry); done here, in su
 they keep their order per instance (an instance is unlocked only after its status writes) and
 the event loop only journals. Several status documents queued for one file before the thread
 reaches it are written once, the newest: a state already replaced may be skipped, never
-reordered. No delays: a document is written as soon as the thread gets to it.
+reordered. No delays: a document is written as soon as the thread gets to it. A write that
+fails (a full disk) keeps its document queued, and is tried again every RETRY seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from host.workflows import jsonenc
@@ -22,6 +24,7 @@ from host.workflows.fsio import write_atomic
 
 log = logging.getLogger("waypost.workflows")
 Job = Callable[[], None]
+RETRY = 1.0  # seconds between tries of a status.json write that failed
 
 
 class Writer:
@@ -33,6 +36,7 @@ class Writer:
         self._documents: dict[str, dict[str, Any]] = {}  # status.json path -> newest unwritten document
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._failed: set[str] = set()  # status.json paths whose last write failed
 
     def status(self, path: str, document: dict[str, Any]) -> None:
         """Queue `document` for status.json at `path`; a newer one queued before it is written wins."""
@@ -81,9 +85,19 @@ class Writer:
                 return
             try:
                 write_atomic(path, jsonenc.document(document).encode())
+            except FileNotFoundError:  # the instance's folder is gone: nothing to write to
+                with self._cond:
+                    self._documents.pop(path, None)
+                    self._failed.discard(path)
+                return
             except OSError as exc:
-                log.error("cannot write %s: %s (it is rebuilt from the journal when read)", path, exc)
+                with self._cond:
+                    if path not in self._failed:
+                        log.error("cannot write %s: %s (trying again every %g s)", path, exc, RETRY)
+                    self._failed.add(path)
+                return
             with self._cond:
+                self._failed.discard(path)
                 if self._documents.get(path) is document:
                     del self._documents[path]
                     return
@@ -92,7 +106,9 @@ class Writer:
         while True:
             with self._cond:
                 while not self._jobs and not self._closed:
-                    self._cond.wait()
+                    if not self._cond.wait(RETRY if self._failed else None) and self._failed:
+                        for path in self._failed:  # the documents are still queued: write them again
+                            self._jobs.append((partial(self._write_status, path), None, None))
                 if not self._jobs:
                     return
                 job, done, loop = self._jobs.popleft()

@@ -33,6 +33,7 @@ IDS = {name: f"link-{name.split('.')[0]}" for name in PLANTED}  # journal.jsonl 
 class Planted:
     server: ServerProcess
     admin: Admin
+    root: Path
     outside: Path
     before: dict[str, Any]
 
@@ -77,7 +78,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planted]:
         link.symlink_to(target)
     before = {name: snapshot(outside / IDS[name]) for name in PLANTED}
     with serve(root, marks) as server:
-        yield Planted(server, Admin(server), outside, before)
+        yield Planted(server, Admin(server), root, outside, before)
 
 
 @pytest.mark.parametrize("name", list(PLANTED))
@@ -104,5 +105,8 @@ def test_a_planted_symlink_is_never_written_through(planted: Planted, name: str)
     assert planted.server.running and planted.server.get("/").status_code < 500
     if status is None:
         error_message(sent)  # refused, with a message
+    elif name == "status.json":  # a derived file: replaced by a real one, never written through
+        assert not (instance_dir(planted.root, iid) / name).is_symlink()
+        assert status["status"] in FINAL, brief(status)
     else:
         assert status["status"] == "errored" and status["error"]["message"], brief(status)
