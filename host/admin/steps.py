@@ -1,6 +1,6 @@
 """An instance's journal as Cloudflare's step log: steps with attempts, sleeps, waits, terminations.
 
-host.workflows.steplog.build_steps() folds the journal into steps with epoch seconds (the CLI
+host.admin.steplog.build_steps() folds the journal into steps with epoch seconds (the CLI
 computes durations from them); api_steps() here turns them into the REST shape with ISO times.
 """
 
@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from host.workflows.status import iso
-from host.workflows.steplog import Step, build_steps
+from host.admin.steplog import Step, build_steps
 
 __all__ = ["api_steps", "build_steps", "display_name", "find_step", "step_result"]
 _COUNTED = re.compile(r"^(.*)-(\d+)$")

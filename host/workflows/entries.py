@@ -1,6 +1,6 @@
 """Every kind of journal entry, defined once: its fields, the step kind it belongs to, and how it
 folds into the replay state. How the admin step log and the `inspect` timeline show each kind is
-in host.workflows.steplog, keyed by the same names. Adding a kind is one entry in KINDS here (and
+in host.admin.steplog, keyed by the same names. Adding a kind is one entry in KINDS here (and
 one line in each of steplog's two tables).
 
   status       {"status", "output"?, "error"?, "wake_at"?, "waiting_for"?, "instance"?}

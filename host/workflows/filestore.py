@@ -27,18 +27,14 @@ from host.workflows import fsio, jsonenc
 from host.workflows.entries import replay_state
 from host.workflows.fileinbox import Inbox
 from host.workflows.fileindex import SIGNAL, DueIndex, due_from_status
-from host.workflows.fsio import open_file, read_all, read_file, real_dir, write_atomic, write_new
+from host.workflows.fsio import read_file, real_dir, write_new
 from host.workflows.groupsync import GroupSync
 from host.workflows.journal import (
-    JournalDamaged,
     created_line,
-    encode,
     instance_of,
-    parse,
-    queued_entry,
     read_lenient,
 )
-from host.workflows.lease import FileLease, lock
+from host.workflows.lease import FileLease, open_lease, read_meta
 from host.workflows.status import status_document
 from host.workflows.writer import Writer
 
@@ -119,77 +115,7 @@ class FileStore:
     # -- leases ----------------------------------------------------------------------------------
 
     def open(self, workflow: str, instance_id: str) -> FileLease | None:
-        folder = self._found(workflow, instance_id)
-        path = f"{folder}/journal.jsonl"
-        damage = None
-        try:
-            fd = open_file(path, os.O_RDWR)
-        except FileNotFoundError:
-            if not os.path.lexists(f"{folder}/instance.json"):
-                raise InstanceNotFound(
-                    f"instance {instance_id!r} not found in workflow {workflow!r}"
-                ) from None
-            fd = open_file(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
-            damage = f"{path} is missing: the instance's record of its steps is gone"
-        except OSError as exc:  # a symlink, a folder, no permission: never run it from such a file
-            raise self._unreadable(folder, workflow, instance_id, path, exc) from None
-        unlock = lock(fd, folder)
-        if unlock is None:
-            os.close(fd)
-            return None
-        try:
-            data = read_all(fd)
-            entries: list[dict[str, Any]] = []
-            good = 0
-            if not data and damage is None:
-                data = self._after_interrupted_restart(folder, fd, workflow, instance_id)
-            if not data and damage is None:
-                damage = f"{path} is empty: the instance's record of its steps is gone"
-            try:
-                entries, good = parse(data, path)
-                if good < len(data):
-                    os.ftruncate(fd, good)
-            except JournalDamaged as exc:
-                damage, good = str(exc), len(data)
-            meta = instance_of(entries) or self._meta(folder, workflow, instance_id, data)
-        except BaseException:
-            unlock()
-            raise
-        lease = FileLease(self, workflow, instance_id, fd, good, unlock, meta, entries, damage)
-        if not os.path.lexists(f"{folder}/instance.json"):
-            self.writer.call(lambda: write_atomic(f"{folder}/instance.json", jsonenc.document(meta).encode()))
-        return lease
-
-    def _unreadable(
-        self, folder: str, workflow: str, instance_id: str, path: str, exc: OSError
-    ) -> InstanceUnreadable:
-        """Say in status.json (replaced, never written through) that the instance cannot run."""
-        message = f"{path}: {exc.strerror or exc}; the instance cannot run until it is repaired"
-        meta = self._meta(folder, workflow, instance_id, b"")
-        document = status_document(meta, replay_state([]))
-        document.update(status="errored", error={"name": "InstanceUnreadable", "message": message})
-        self.writer.status(f"{folder}/status.json", document)
-        return InstanceUnreadable(message)
-
-    def _after_interrupted_restart(self, folder: str, fd: int, workflow: str, instance_id: str) -> bytes:
-        """An empty journal beside a restarted copy is a restart cut short between emptying the
-        journal and writing its first line: write that line now (b"" if it is not that)."""
-        if not any(n.startswith("journal.") and n.endswith(".restarted.jsonl") for n in os.listdir(folder)):
-            return b""
-        meta = self._meta(folder, workflow, instance_id, b"")
-        line = encode(queued_entry(meta, time.time()))
-        fsio.append(fd, 0, line, f"{folder}/journal.jsonl")
-        return line
-
-    def _meta(self, folder: str, workflow: str, instance_id: str, journal: bytes) -> dict[str, Any]:
-        """instance.json, else the journal's first line read leniently, else the bare names."""
-        try:
-            meta = jsonenc.loads_object(read_file(f"{folder}/instance.json"))
-            if meta is not None:
-                return meta
-        except OSError:
-            pass
-        return instance_of(read_lenient(journal)[0]) or {"id": instance_id, "workflow": workflow}
+        return open_lease(self, workflow, instance_id, self._found(workflow, instance_id))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -218,7 +144,7 @@ class FileStore:
         except OSError as exc:
             raise InstanceUnreadable(f"{folder}/journal.jsonl: {exc.strerror or exc}") from None
         entries, _ = read_lenient(data)
-        meta = instance_of(entries) or self._meta(folder, workflow, instance_id, data)
+        meta = instance_of(entries) or read_meta(folder, workflow, instance_id, data)
         return status_document(meta, replay_state(entries))
 
     def read_journal(self, workflow: str, instance_id: str) -> tuple[list[dict[str, Any]], list[str]]:

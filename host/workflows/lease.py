@@ -1,4 +1,4 @@
-"""One instance held by this process: the file side of host.workflows.store.Lease.
+"""One instance held by this process: the file side of host.workflows.store.Lease, and taking it.
 
 The journal descriptor is the lock (flock) and the one the journal is read and written through;
 appends go at the known end with pwrite and are cut back on failure (host.workflows.fsio).
@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from host.workflows import fsio
-from host.workflows.journal import encode, queued_entry
+from host.errors import InstanceNotFound, InstanceUnreadable
+from host.workflows import fsio, jsonenc
+from host.workflows.entries import replay_state
+from host.workflows.journal import JournalDamaged, encode, instance_of, parse, queued_entry, read_lenient
+from host.workflows.status import status_document
 from host.workflows.store import InboxItem
 
 if TYPE_CHECKING:
@@ -127,3 +130,79 @@ class FileLease:
 
         self._store.writer.call(release, done=released)
         await asyncio.shield(done)
+
+
+# ---- taking a lease ------------------------------------------------------------------------------
+
+
+def open_lease(store: FileStore, workflow: str, instance_id: str, folder: str) -> FileLease | None:
+    """Lock the instance in `folder` and read its journal (FileStore.open's work)."""
+    path = f"{folder}/journal.jsonl"
+    damage = None
+    try:
+        fd = fsio.open_file(path, os.O_RDWR)
+    except FileNotFoundError:
+        if not os.path.lexists(f"{folder}/instance.json"):
+            raise InstanceNotFound(f"instance {instance_id!r} not found in workflow {workflow!r}") from None
+        fd = fsio.open_file(path, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        damage = f"{path} is missing: the instance's record of its steps is gone"
+    except OSError as exc:  # a symlink, a folder, no permission: never run it from such a file
+        raise _unreadable(store, folder, workflow, instance_id, path, exc) from None
+    unlock = lock(fd, folder)
+    if unlock is None:
+        os.close(fd)
+        return None
+    try:
+        data = fsio.read_all(fd)
+        entries: list[dict[str, Any]] = []
+        good = 0
+        if not data and damage is None:
+            data = _after_interrupted_restart(folder, fd, workflow, instance_id)
+        if not data and damage is None:
+            damage = f"{path} is empty: the instance's record of its steps is gone"
+        try:
+            entries, good = parse(data, path)
+            if good < len(data):
+                os.ftruncate(fd, good)
+        except JournalDamaged as exc:
+            damage, good = str(exc), len(data)
+        meta = instance_of(entries) or read_meta(folder, workflow, instance_id, data)
+    except BaseException:
+        unlock()
+        raise
+    if not os.path.lexists(f"{folder}/instance.json"):
+        text = jsonenc.document(meta).encode()
+        store.writer.call(lambda: fsio.write_atomic(f"{folder}/instance.json", text))
+    return FileLease(store, workflow, instance_id, fd, good, unlock, meta, entries, damage)
+
+
+def _unreadable(
+    store: FileStore, folder: str, workflow: str, instance_id: str, path: str, exc: OSError
+) -> InstanceUnreadable:
+    """Say in status.json (replaced, never written through) that the instance cannot run."""
+    message = f"{path}: {exc.strerror or exc}; the instance cannot run until it is repaired"
+    document = status_document(read_meta(folder, workflow, instance_id, b""), replay_state([]))
+    document.update(status="errored", error={"name": "InstanceUnreadable", "message": message})
+    store.writer.status(f"{folder}/status.json", document)
+    return InstanceUnreadable(message)
+
+
+def _after_interrupted_restart(folder: str, fd: int, workflow: str, instance_id: str) -> bytes:
+    """An empty journal beside a restarted copy is a restart cut short between emptying the
+    journal and writing its first line: write that line now (b"" if it is not that)."""
+    if not any(n.startswith("journal.") and n.endswith(".restarted.jsonl") for n in os.listdir(folder)):
+        return b""
+    line = encode(queued_entry(read_meta(folder, workflow, instance_id, b""), time.time()))
+    fsio.append(fd, 0, line, f"{folder}/journal.jsonl")
+    return line
+
+
+def read_meta(folder: str, workflow: str, instance_id: str, journal: bytes) -> dict[str, Any]:
+    """instance.json, else the journal's first line read leniently, else the bare names."""
+    try:
+        meta = jsonenc.loads_object(fsio.read_file(f"{folder}/instance.json"))
+        if meta is not None:
+            return meta
+    except OSError:
+        pass
+    return instance_of(read_lenient(journal)[0]) or {"id": instance_id, "workflow": workflow}

@@ -58,3 +58,27 @@ def test_blank_lines_are_skipped_and_counted_in_the_good_prefix() -> None:
     entries, good = parse(data)
     assert len(entries) == 2 and good == len(data)
     assert parse(b"\n") == ([], 1)
+
+
+def test_every_entry_kind_shows_in_the_step_log_and_the_timeline() -> None:
+    from host.admin.steplog import STEP_LOG, TIMELINE
+    from host.workflows.entries import KINDS
+
+    assert set(STEP_LOG) == set(KINDS) == set(TIMELINE)
+
+
+def test_a_changed_value_that_is_still_json_is_damage_naming_the_line() -> None:
+    lines = [
+        encode({"type": "status", "status": "running", "t": 1.0}),
+        encode({"type": "step_done", "name": "a", "count": 1, "result": 12345, "t": 1.1}),
+        encode({"type": "status", "status": "complete", "t": 1.2}),
+    ]
+    lines[1] = lines[1].replace(b"12345", b"12346")
+    with pytest.raises(JournalDamaged, match="line 2: checksum"):
+        parse(b"".join(lines), "journal.jsonl")
+
+
+def test_lines_written_before_checksums_still_load() -> None:
+    old = b'{"type":"step_done","name":"a","count":1,"result":7,"t":1.0}\n'
+    entries, good = parse(old)
+    assert entries[0]["result"] == 7 and good == len(old)

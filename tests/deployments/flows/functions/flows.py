@@ -130,8 +130,24 @@ class Script(WorkflowEntrypoint):
         return out
 
 
+def process_settings():
+    """What library code must never change in the process: the collector, the GIL, the fd limit."""
+    import gc
+    import resource
+    import sys
+
+    return {
+        "gc_enabled": gc.isenabled(),
+        "gc_threshold": list(gc.get_threshold()),
+        "switch_interval": sys.getswitchinterval(),
+        "nofile": list(resource.getrlimit(resource.RLIMIT_NOFILE)),
+    }
+
+
 async def fetch(request, env):
     parts = request.url.path.strip("/").split("/")[1:]
+    if parts == ["_process"]:
+        return process_settings()
     binding = env[parts[0]]
     body = await request.json() if await request.body() else None
     try:

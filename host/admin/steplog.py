@@ -1,6 +1,7 @@
 """How each journal entry kind shows to people: in the step log (the admin API's and the CLI's
 `steps`) and as a line of the `inspect` timeline. One function per kind in each table, keyed
-like host.workflows.entries.KINDS (a test checks that every kind has both)."""
+like host.workflows.entries.KINDS, where the kinds are defined (a test checks that every kind
+has both)."""
 
 from __future__ import annotations
 
