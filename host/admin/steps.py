@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from host.workflows.status import iso
 from host.admin.steplog import Step, build_steps
+from host.workflows.status import iso
 
 __all__ = ["api_steps", "build_steps", "display_name", "find_step", "step_result"]
 _COUNTED = re.compile(r"^(.*)-(\d+)$")

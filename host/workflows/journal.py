@@ -50,9 +50,17 @@ def _verify(line: bytes) -> bool:
     return zlib.crc32(body) == expected
 
 
-def _strip(entry: dict[str, Any]) -> dict[str, Any]:
+def _entry(line: bytes) -> dict[str, Any]:
+    """The entry one line holds, its checksum verified and left out; ValueError says what is wrong."""
+    if not _verify(line):
+        raise ValueError("checksum does not match the line (the line was changed)")
+    try:
+        entry = json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    check_entry(entry)
     entry.pop("crc", None)
-    return entry
+    return entry  # type: ignore[no-any-return]
 
 
 def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[str, Any]], int]:
@@ -73,15 +81,11 @@ def parse(data: bytes, path: Path | str = "journal.jsonl") -> tuple[list[dict[st
             good += len(line) + 1
             continue
         try:
-            if not _verify(line):
-                raise ValueError("checksum does not match the line (the line was changed)")
-            entry = json.loads(line)
-            check_entry(entry)
-        except (ValueError, RecursionError) as exc:
+            entries.append(_entry(line))
+        except ValueError as exc:
             if number == len(lines):
                 break  # the last complete line is garbage: a torn write of the final entry
             raise JournalDamaged(f"{path} line {number}: {exc}") from None
-        entries.append(_strip(entry))
         good += len(line) + 1
     return entries, good
 
@@ -96,14 +100,9 @@ def read_lenient(data: bytes, name: str = "journal.jsonl") -> tuple[list[dict[st
         if not line.strip():
             continue
         try:
-            if not _verify(line):
-                raise ValueError("checksum does not match the line (the line was changed)")
-            entry = json.loads(line)
-            check_entry(entry)
-        except (ValueError, RecursionError) as exc:
+            entries.append(_entry(line))
+        except ValueError as exc:
             problems.append(f"{name} line {number}: {exc}")
-            continue
-        entries.append(_strip(entry))
     return entries, problems
 
 
