@@ -56,37 +56,8 @@ def fsync_ceiling(work: str, threads: int, appends: int, sync: bool = True) -> d
 # -- Waypost in-process --------------------------------------------------------------------------
 
 
-def _defs(names: list[str]) -> dict[str, Any]:
-    from bench.workers import wf
-    from host.workflows.engine import WorkflowDef
-
-    def loader(cls: type) -> Any:
-        return lambda: cls
-
-    return {n: WorkflowDef(n, load_class=loader(getattr(wf, n.capitalize())), env=None) for n in names}
-
-
-async def _wait_final(engine: Any, workflow: str, ids: list[str], timeout: float = 600) -> None:
-    """Return once every instance's status.json says it is final (checks the files)."""
-    from host.workflows.files import InstanceDir
-
-    remaining = set(ids)
-    deadline = time.time() + timeout
-    while remaining:
-        if time.time() > deadline:
-            raise TimeoutError(f"{len(remaining)} instances not final after {timeout} s")
-        await asyncio.sleep(0.002)
-        if getattr(engine, "_active", None):  # the engine is still running something: not done yet
-            continue
-        for iid in list(remaining):
-            try:
-                status = InstanceDir(engine.data_dir, workflow, iid).read_status()["status"]
-            except Exception:
-                continue
-            if status in ("complete", "errored", "terminated"):
-                if status != "complete":
-                    raise RuntimeError(f"instance {iid} ended {status}")
-                remaining.discard(iid)
+# Every engine call goes through bench/engine_api.py, which speaks the engine's old API and its new
+# one, and reads "final" from each instance's status.json rather than from engine internals.
 
 
 def _last_status_mtime(data: Path, workflow: str, ids: list[str]) -> float:
@@ -99,22 +70,21 @@ async def throughput(work: str, instances: int, steps: int, durability: str) -> 
 
     After one warm-up instance of one step, timed apart: the first one also starts the engine's
     threads, makes the workflow's folders and imports what a step needs, once per process."""
-    from host.workflows.engine import Engine
+    from bench import engine_api
 
     data = Path(work) / f"tp-{durability}-{instances}x{steps}"
     shutil.rmtree(data, ignore_errors=True)
-    async with Engine(data, durability=durability, hibernate_after=1.0) as engine:
-        engine.set_workflows(_defs(["steps"]))
+    async with engine_api.session(data, ["steps"], durability=durability) as engine:
         binding = engine.binding("steps")
         t_warm = time.time()
         await binding.create(id="warm-up", params={"steps": 1})
-        await _wait_final(engine, "steps", ["warm-up"])
+        await engine_api.wait_complete(data, "steps", ["warm-up"])
         warm_up = time.time() - t_warm
         ids = [f"i{n}" for n in range(instances)]
         t0 = time.time()
         await asyncio.gather(*(binding.create(id=i, params={"steps": steps}) for i in ids))
         created = time.time()
-        await _wait_final(engine, "steps", ids)
+        await engine_api.wait_complete(data, "steps", ids)
         seen = time.time()
     end = _last_status_mtime(data, "steps", ids)
     shutil.rmtree(data, ignore_errors=True)
@@ -131,13 +101,12 @@ async def throughput(work: str, instances: int, steps: int, durability: str) -> 
 
 async def latency(work: str, count: int, durability: str) -> dict[str, Any]:
     """Figure 3 through the binding: create -> observed complete, one at a time."""
-    from host.workflows.engine import Engine
+    from bench import engine_api
 
     data = Path(work) / f"lat-{durability}"
     shutil.rmtree(data, ignore_errors=True)
     samples = []
-    async with Engine(data, durability=durability, hibernate_after=1.0) as engine:
-        engine.set_workflows(_defs(["steps"]))
+    async with engine_api.session(data, ["steps"], durability=durability) as engine:
         binding = engine.binding("steps")
         for n in range(count + 5):
             t0 = time.perf_counter()
@@ -164,14 +133,14 @@ async def create_sleepers(
     wake_at <= 0 means: decide it once the long sleepers are made, |wake_at| seconds after the
     estimated end of creation (so a host started afterwards has time to start).
     """
-    from host.workflows.engine import Engine
+    from bench import engine_api
 
     path = Path(data)
     shutil.rmtree(path, ignore_errors=True)
     far = time.time() + 7 * 86400
     rss_peak = 0
-    async with Engine(path, durability=durability, hibernate_after=1.0) as engine:
-        engine.set_workflows(_defs(["sleeper"]))
+    handles: list[Any] = []
+    async with engine_api.session(path, ["sleeper"], durability) as engine:
         binding = engine.binding("sleeper")
         queue: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
         plan = {"wake": wake_at}
@@ -179,7 +148,7 @@ async def create_sleepers(
         async def creator() -> None:
             while (item := await queue.get()) is not None:
                 iid, wake = item
-                await binding.create(id=iid, params={"wake": wake})
+                handles.append(await binding.create(id=iid, params={"wake": wake}))
 
         t0 = time.time()
         long_n = total - wakers
@@ -204,9 +173,9 @@ async def create_sleepers(
             await queue.put(None)
         await asyncio.gather(*tasks)
         created = time.time()
-        # all asleep: every instance has run to its sleep and left memory
-        while getattr(engine, "_active", None):
-            await asyncio.sleep(0.01)
+        # all asleep: every instance has run to its sleep (its handle's status() says waiting, or
+        # complete for a waker already due), whatever status.json shows yet
+        await engine_api.wait_handles(handles, ("waiting", "complete"), timeout=1800)
         asleep = time.time()
         rss_peak = _rss_kib()
     return {
@@ -229,14 +198,13 @@ def _rss_kib(pid: int | str = "self") -> int:
 
 async def make_blocked(data: str, count: int, durability: str) -> dict[str, Any]:
     """Figure 6, part 1: `count` instances inside a blocking step; prints READY and waits to be killed."""
+    from bench import engine_api
     from bench.workers import wf
-    from host.workflows.engine import Engine
 
     path = Path(data)
     shutil.rmtree(path, ignore_errors=True)
     release = str(path / "release")
-    async with Engine(path, durability=durability, hibernate_after=1.0) as engine:
-        engine.set_workflows(_defs(["blocker"]))
+    async with engine_api.session(path, ["blocker"], durability) as engine:
         binding = engine.binding("blocker")
         sem = asyncio.Semaphore(64)
 
@@ -323,6 +291,10 @@ def main() -> None:
         out = fsync_ceiling(**args)
     elif name.startswith("dbos_"):
         out = dbos_run(figure=name[5:], **args)
+    elif name.startswith("restate_"):
+        from bench import restate_peer
+
+        out = restate_peer.run(figure=name[8:], **args)
     else:
         out = asyncio.run(globals()[name](**args))
     print("RESULT " + json.dumps(out), flush=True)
