@@ -19,7 +19,7 @@ import anyio
 
 from host.errors import Evicted, NondeterminismError, StoreUnavailable, Suspend
 from host.workflows.entries import replay_state
-from host.workflows.entrypoint import WorkflowEntrypoint, WorkflowEvent
+from host.workflows.entrypoint import WorkflowEvent, start
 from host.workflows.ids import encode_json
 from host.workflows.liverun import LiveRun, Slots
 from host.workflows.status import FINAL, InstanceStatus
@@ -110,11 +110,7 @@ class Activation:
     async def _execute(self) -> float | None:
         live = self.live
         try:
-            cls = self.definition.load_class()
-            if not (isinstance(cls, type) and (issubclass(cls, WorkflowEntrypoint) or hasattr(cls, "run"))):
-                raise TypeError(f"{cls!r} is not a WorkflowEntrypoint class")
-            factory: Any = cls  # a user class: its __init__ takes (ctx, env) as Cloudflare's does
-            workflow = factory(None, self.definition.env)
+            run = start(self.definition.load_class(), self.definition.env)
         except Exception as exc:
             message = f"cannot load workflow class: {exc}"
             await live.finish(InstanceStatus.ERRORED, {"name": type(exc).__name__, "message": message})
@@ -134,7 +130,7 @@ class Activation:
             watchers.start_soon(self._watch)
             with anyio.CancelScope() as live.scope:
                 try:
-                    outcome = ("complete", await workflow.run(event, WorkflowStep(live)))
+                    outcome = ("complete", await run(event, WorkflowStep(live)))
                 except Suspend as signal:
                     outcome = ("suspend", signal.wake_at)
                 except Evicted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -14,7 +15,23 @@ class WorkflowEntrypoint:
         self.env = env
 
     async def run(self, event: WorkflowEvent, step: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must define async def run(self, event, step)")
+        on_run = getattr(self, "on_run", None)  # Cloudflare's older name
+        if on_run is None:
+            raise NotImplementedError(f"{type(self).__name__} must define async def run(self, event, step)")
+        return await on_run(event, step)
+
+
+def start(workflow_cls: type, env: Any) -> Callable[[WorkflowEvent, Any], Awaitable[Any]]:
+    """Make the user's workflow object (`cls(ctx, env)`, as Cloudflare's Python SDK does) and
+    return its run(event, step), or on_run, Cloudflare's older name. TypeError if it has neither."""
+    if not isinstance(workflow_cls, type) or not (
+        hasattr(workflow_cls, "run") or hasattr(workflow_cls, "on_run")
+    ):
+        raise TypeError(f"{workflow_cls!r} is not a WorkflowEntrypoint class (it has no run method)")
+    factory: Any = workflow_cls
+    workflow = factory(None, env)
+    run = getattr(workflow, "run", None)
+    return run if run is not None else workflow.on_run  # type: ignore[no-any-return]
 
 
 _ALIASES = {"instance_id": "instanceId", "workflow_name": "workflowName"}

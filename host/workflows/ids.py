@@ -63,10 +63,11 @@ def new_instance_id() -> str:
     return uuid.uuid4().hex
 
 
-def encode_json(value: Any, what: str, limit: int = ONE_MIB) -> str:
-    """Encode `value` as compact JSON, refusing non-JSON values and anything over `limit` bytes."""
+def encode_json(value: Any, what: str, limit: int = ONE_MIB, dates: bool = False) -> str:
+    """Encode `value` as compact JSON, refusing non-JSON values and anything over `limit` bytes;
+    `dates`: datetime and date values are tagged (jsonenc.compact_strict)."""
     try:
-        text = compact_strict(value)
+        text = compact_strict(value, dates)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be JSON-serialisable: {exc}") from None
     except RecursionError:

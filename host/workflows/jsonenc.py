@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
+
+# a step result's datetime and date values, journalled as tagged JSON that `cat` and `jq` still
+# read, and given back as datetime and date (as Cloudflare's Python SDK converts them)
+_TAGS = {"$datetime": dt.datetime.fromisoformat, "$date": dt.date.fromisoformat}
 
 
 def compact(value: Any) -> str:
@@ -11,9 +16,35 @@ def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def compact_strict(value: Any) -> str:
-    """compact() for values users hand us: NaN and Infinity are refused (ValueError)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def compact_strict(value: Any, dates: bool = False) -> str:
+    """compact() for values users hand us: NaN and Infinity are refused (ValueError); `dates`:
+    datetime and date values become {"$datetime": iso} and {"$date": iso}."""
+    default = _tag if dates else None
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default)
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def untag(value: Any) -> Any:
+    """A JSON value with the datetime and date tags of compact_strict(dates=True) turned back."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            key, text = next(iter(value.items()))
+            if key in _TAGS and isinstance(text, str):
+                try:
+                    return _TAGS[key](text)
+                except ValueError:
+                    pass
+        return {k: untag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untag(v) for v in value]
+    return value
 
 
 def document(doc: dict[str, Any]) -> str:

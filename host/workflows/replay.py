@@ -17,7 +17,7 @@ from typing import Any
 
 from host.errors import EngineSignal
 from host.workflows.entries import ReplayState, StepRecord, replay_state
-from host.workflows.entrypoint import WorkflowEvent
+from host.workflows.entrypoint import WorkflowEvent, start
 from host.workflows.step import WorkflowStep
 
 StepId = tuple[str, str, int]  # (kind, name, count)
@@ -125,9 +125,9 @@ async def replay(entries: list[dict[str, Any]], workflow_cls: type, env: Any = N
     event = WorkflowEvent.build(
         meta.get("params"), meta.get("created_on_epoch", 0.0), meta.get("id", ""), meta.get("workflow", "")
     )
-    factory: Any = workflow_cls
+    run = start(workflow_cls, env)
     try:
-        await factory(None, env).run(event, WorkflowStep(host))
+        await run(event, WorkflowStep(host))
     except _Stop as stop:
         return ReplayResult(stop.divergence, host.asked_count - (stop.divergence is not None))
     except BaseExceptionGroup as group:

@@ -77,11 +77,7 @@ def resolve_config(config: object) -> StepConfig:
                     f"got {limit!r}"
                 )
         if "delay" in retries:
-            delay = parse_duration(retries["delay"], what="retries.delay", number_unit=0.001)
-            if delay <= 0 and limit > 0:
-                raise ValueError(
-                    f"step config: retries.delay must be more than zero, got {retries['delay']!r}"
-                )
+            delay = parse_duration(retries["delay"], what="retries.delay", number_unit=0.001)  # 0: at once
         if "backoff" in retries:
             backoff = retries["backoff"]
             if backoff not in BACKOFFS:

@@ -14,13 +14,13 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Sequence
-from types import SimpleNamespace
 from typing import Any, Protocol
 
 from host.errors import EngineSignal, NondeterminismError, NonRetryableError, WaitTimeoutError
 from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
 from host.workflows.entries import ReplayState, StepKey, StepRecord
 from host.workflows.ids import check_event_type, check_step_name, encode_json
+from host.workflows.jsonenc import untag
 from host.workflows.retry import StepConfig, resolve_config
 from host.workflows.stepcall import DecoratedStep, StepContext, call, describe_error, rebuild_error
 
@@ -69,6 +69,7 @@ class WorkflowStep:
     def __init__(self, host: StepHost) -> None:
         self._host = host
         self._counts: dict[str, int] = {}
+        self.decorated: dict[str, DecoratedStep] = {}  # by function name, for implicit dependencies
 
     def _key(self, name: str, kind: str) -> tuple[StepKey, StepRecord | None]:
         check_step_name(name)
@@ -134,7 +135,7 @@ class WorkflowStep:
         if record is not None and record.done:
             if record.error is not None:
                 raise rebuild_error(record.error)
-            return record.result
+            return untag(record.result)
         if record is None:
             host.begin_step()
         host.checkpoint()
@@ -151,9 +152,9 @@ class WorkflowStep:
                     "config": cfg.as_json(),
                 }
             )
-            error, final = await self._attempt(key, cfg, callback, args, kwargs, attempt)
+            error, final, value = await self._attempt(key, cfg, callback, args, kwargs, attempt)
             if error is None:
-                return host.state.steps[key].result
+                return value
             if final or attempt > cfg.limit:
                 await host.record({"type": "step_error", "name": name, "count": key[1], "error": error})
                 host.checkpoint()
@@ -181,10 +182,10 @@ class WorkflowStep:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         attempt: int,
-    ) -> tuple[dict[str, str] | None, bool]:
-        """Run one attempt; (None, _) on success (result recorded), else (error, is_final)."""
+    ) -> tuple[dict[str, str] | None, bool, Any]:
+        """Run one attempt: (None, _, result) once its result is recorded, else (error, is_final, _)."""
         host = self._host
-        context = StepContext(SimpleNamespace(name=key[0], count=key[1]), attempt, cfg.as_json())
+        context = StepContext(key[0], key[1], attempt, cfg.as_json())
         host.steps_in_flight += 1
         try:
             limit = asyncio.timeout(cfg.timeout)
@@ -194,29 +195,34 @@ class WorkflowStep:
             except TimeoutError:
                 if not limit.expired():
                     raise  # the callback's own TimeoutError: an ordinary failure
-                return {
-                    "name": "TimeoutError",
-                    "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s",
-                }, False
+                return (
+                    {
+                        "name": "TimeoutError",
+                        "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s",
+                    },
+                    False,
+                    None,
+                )
             try:
-                text = encode_json(result, f"result of step {key[0]!r}")
+                text = encode_json(result, f"result of step {key[0]!r}", dates=True)
             except ValueError as exc:
-                return {"name": "NonRetryableError", "message": str(exc)}, True
+                return {"name": "NonRetryableError", "message": str(exc)}, True, None
         except EngineSignal:
             raise
         except NonRetryableError as exc:
-            return describe_error(exc), True
+            return describe_error(exc), True, None
         except Exception as exc:
-            return describe_error(exc), False
+            return describe_error(exc), False, None
         finally:
             host.steps_in_flight -= 1
         # the result as JSON gives it back (a tuple becomes a list); a plain scalar already is
         value = result if type(result) in _JSON_SCALARS else json.loads(text)
+        result = untag(value)
         await host.record(
             {"type": "step_done", "name": key[0], "count": key[1], "result": value}, {"result": text}
         )
         host.checkpoint()
-        return None, False
+        return None, False, result
 
     # -- sleeping ----------------------------------------------------------------------------------
 

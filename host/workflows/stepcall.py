@@ -6,8 +6,6 @@ from __future__ import annotations
 import builtins
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,13 +19,22 @@ if TYPE_CHECKING:
     from host.workflows.step import WorkflowStep
 
 
-@dataclass(frozen=True)
-class StepContext:
-    """What a step callback gets by taking a `ctx` parameter."""
+class Keys(dict[str, Any]):
+    """A dict whose keys read as attributes too (`ctx.step.name` and `ctx["step"]["name"]`)."""
 
-    step: SimpleNamespace
-    attempt: int
-    config: dict[str, Any]
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class StepContext(Keys):
+    """What a step callback gets by taking a `ctx` parameter: `step` (name, count), `attempt`
+    (from 1) and `config` (the resolved config), as attributes and as keys."""
+
+    def __init__(self, name: str, count: int, attempt: int, config: dict[str, Any]) -> None:
+        super().__init__(step=Keys(name=name, count=count), attempt=attempt, config=config)
 
 
 def rebuild_error(error: dict[str, str]) -> Exception:
@@ -79,6 +86,28 @@ async def call(
     return result
 
 
+def _implicit(name: str, fn: Callable[..., Any], decorated: dict[str, DecoratedStep]) -> tuple[Any, ...]:
+    """Dependencies named by parameters, as in Cloudflare's Python DAG form (`async def
+    final(dep_1, dep_2)`): each parameter but `ctx` must name a step function decorated before it
+    in this run; TypeError naming the parameter otherwise."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    found = []
+    for param in params:
+        if param == "ctx":
+            continue
+        dep = decorated.get(param)
+        if dep is None:
+            raise TypeError(
+                f"step {name!r}: parameter {param!r} names no step function decorated before it in "
+                "this run (a parameter is a dependency's result, or ctx)"
+            )
+        found.append(dep)
+    return tuple(found)
+
+
 class DecoratedStep:
     """What `@step.do(...)` returns: awaiting a call runs the step once; later calls share the result."""
 
@@ -95,6 +124,9 @@ class DecoratedStep:
         for dep in depends:
             if not isinstance(dep, DecoratedStep):
                 raise ValueError(f"step {name!r}: depends must list functions decorated with @step.do")
+        if not depends:
+            depends = _implicit(name, fn, step.decorated)
+        step.decorated[fn.__name__] = self
         self._step, self.name, self._fn = step, name, fn
         self.__name__ = fn.__name__
         self._config, self._depends, self._concurrent = config, depends, concurrent
