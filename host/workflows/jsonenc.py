@@ -11,9 +11,14 @@ from typing import Any
 _TAGS = {"$datetime": dt.datetime.fromisoformat, "$date": dt.date.fromisoformat}
 
 
+# made once: json.dumps with options builds a new encoder at every call, and the engine encodes
+# every journal line (see the commit message for the A/B)
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def compact(value: Any) -> str:
     """One line of JSON, non-ASCII kept as it is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _compact(value)
 
 
 def compact_strict(value: Any, dates: bool = False) -> str:
