@@ -49,7 +49,8 @@ class FileStore:
     def __init__(self, data_dir: Path, durability: str = "fsync") -> None:
         self.root = Path(data_dir)
         self.durable = durability == "fsync"
-        self.sync = GroupSync(self.root)
+        self.leases = 0  # open here now; GroupSync fsyncs on the loop for one alone
+        self.sync = GroupSync(self.root, alone=lambda: self.leases <= 1)
         self.writer = Writer()
         self._indexes: dict[str, DueIndex] = {}
 

@@ -71,6 +71,7 @@ class FileLease:
         self._folder = store.folder(workflow, instance_id)
         self._path = f"{self._folder}/journal.jsonl"
         self._fd, self._end, self._unlock = fd, end, unlock
+        store.leases += 1
         self._inbox = store.inbox(workflow, instance_id)
 
     def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
@@ -122,6 +123,7 @@ class FileLease:
             finally:
                 self._unlock()
 
+        self._store.leases -= 1
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def released() -> None:
