@@ -24,8 +24,7 @@ def compact(value: Any) -> str:
 def compact_strict(value: Any, dates: bool = False) -> str:
     """compact() for values users hand us: NaN and Infinity are refused (ValueError); `dates`:
     datetime and date values become {"$datetime": iso} and {"$date": iso}."""
-    default = _tag if dates else None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default)
+    return (_strict_dates if dates else _strict)(value)
 
 
 def _tag(value: Any) -> Any:
@@ -34,6 +33,12 @@ def _tag(value: Any) -> Any:
     if isinstance(value, dt.date):
         return {"$date": value.isoformat()}
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_strict = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_strict_dates = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_tag
+).encode
 
 
 def untag(value: Any) -> Any:

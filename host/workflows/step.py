@@ -149,7 +149,7 @@ class WorkflowStep:
                     "name": name,
                     "count": key[1],
                     "attempt": attempt,
-                    "config": cfg.as_json(),
+                    "config": cfg.journal_json,
                 }
             )
             error, final, value = await self._attempt(key, cfg, callback, args, kwargs, attempt)
@@ -185,7 +185,10 @@ class WorkflowStep:
     ) -> tuple[dict[str, str] | None, bool, Any]:
         """Run one attempt: (None, _, result) once its result is recorded, else (error, is_final, _)."""
         host = self._host
-        context = StepContext(key[0], key[1], attempt, cfg.as_json())
+
+        def context() -> StepContext:  # made only for a callback that takes one
+            return StepContext(key[0], key[1], attempt, cfg.as_json())
+
         host.steps_in_flight += 1
         try:
             limit = asyncio.timeout(cfg.timeout)

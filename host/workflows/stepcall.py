@@ -57,19 +57,19 @@ def describe_error(exc: BaseException) -> dict[str, str]:
 
 async def call(
     callback: Callable[..., Any],
-    context: StepContext,
+    context: Callable[[], StepContext],
     args: tuple[Any, ...],
     named: dict[str, Any],
 ) -> Any:
-    """Call a step callback, async on the loop or sync in a worker thread, with `context` as its
+    """Call a step callback, async on the loop or sync in a worker thread, with `context()` as its
     `ctx` if it asks for one (a parameter named ctx, or its only parameter)."""
     kwargs = dict(named)
     positional = list(args)
     takes = _takes_context(callback)
     if takes == "keyword":
-        kwargs["ctx"] = context
+        kwargs["ctx"] = context()
     elif takes == "only" and not positional and not kwargs:
-        positional = [context]
+        positional = [context()]
     if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(type(callback).__call__):
         return await callback(*positional, **kwargs)
     result = await anyio.to_thread.run_sync(lambda: callback(*positional, **kwargs), abandon_on_cancel=True)
