@@ -49,8 +49,13 @@ class DueIndex:
         self.instances = instances
         self._known: dict[str, set[float]] = {}  # id -> due times of its entries last seen or written
 
-    def put(self, instance_id: str, due: float, target: str | None = None) -> None:
-        """Give the instance an entry at `due` and remove its other entries known here."""
+    def add(self, instance_id: str, due: float, target: str) -> None:
+        """The first entry of a new instance, a link to `target` (its instance.json)."""
+        self._make(entry_name(due, instance_id), target)
+        self._known[instance_id] = {math.ceil(due * 1000) / 1000.0}
+
+    def put(self, instance_id: str, due: float) -> None:
+        """Give the instance an entry at `due` and remove its other entries."""
         new = entry_name(due, instance_id)
         old = {entry_name(d, instance_id) for d in self._entries_of(instance_id)} - {new}
         old.add(entry_name(SIGNAL, instance_id))  # whoever holds the instance answers a signal
@@ -65,7 +70,7 @@ class DueIndex:
                     pass
             _unlink(self.path / name)
         if not moved:
-            self._make(new, target or str(self.instances / instance_id / "instance.json"))
+            self._make(new, str(self.instances / instance_id / "instance.json"))
         self._known[instance_id] = {math.ceil(due * 1000) / 1000.0}
 
     def remove(self, instance_id: str) -> None:
