@@ -86,8 +86,8 @@ class LiveRun:
         if self.pause_requested:
             raise Suspend(None)
 
-    def write(self, entry: dict[str, Any]) -> None:
-        self._append(entry)
+    def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        self._append(entry, raw)
 
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         self._append(entry, raw)

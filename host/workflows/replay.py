@@ -98,7 +98,7 @@ class _ReplayHost:
     def checkpoint(self) -> None:
         pass
 
-    def write(self, entry: dict[str, Any]) -> None:
+    def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         raise _Stop(None)
 
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:

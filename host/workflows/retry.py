@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from host.workflows.durations import parse_duration
+from host.workflows.jsonenc import compact
 
 BACKOFFS = ("constant", "linear", "exponential")
 MAX_RETRY_LIMIT = 10_000
@@ -37,9 +38,9 @@ class StepConfig:
         }
 
     @cached_property
-    def journal_json(self) -> dict[str, Any]:
-        """as_json() made once, for journal lines (which only read it); every step writes it."""
-        return self.as_json()
+    def journal_json(self) -> str:
+        """as_json() encoded once, for the step_start line every attempt writes."""
+        return compact(self.as_json())
 
 
 DEFAULT = StepConfig()  # most steps take the defaults: one object, one journal_json

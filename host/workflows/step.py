@@ -41,8 +41,8 @@ class StepHost(Protocol):
     def checkpoint(self) -> None:
         """Stop here (an engine signal) if the instance was asked to pause, terminate or restart."""
 
-    def write(self, entry: dict[str, Any]) -> None:
-        """Journal a fact that needs no flush (an attempt began)."""
+    def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        """Journal a fact that needs no flush (an attempt began); `raw` as for record()."""
 
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         """Journal a decisive fact durably, then fold it into the state."""
@@ -143,15 +143,8 @@ class WorkflowStep:
         if record is not None and record.retry_at is not None:
             await host.wait_until(record.retry_at, "retry")
         while True:
-            host.write(
-                {
-                    "type": "step_start",
-                    "name": name,
-                    "count": key[1],
-                    "attempt": attempt,
-                    "config": cfg.journal_json,
-                }
-            )
+            start = {"type": "step_start", "name": name, "count": key[1], "attempt": attempt}
+            host.write(start, {"config": cfg.journal_json})
             error, final, value = await self._attempt(key, cfg, callback, args, kwargs, attempt)
             if error is None:
                 return value
