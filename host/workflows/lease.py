@@ -7,6 +7,7 @@ appends go at the known end with pwrite and are cut back on failure (host.workfl
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -21,6 +22,9 @@ from host.workflows.store import InboxItem
 
 if TYPE_CHECKING:
     from host.workflows.filestore import FileStore
+
+log = logging.getLogger("waypost.workflows")
+HOLD = 0.02  # seconds a held line (an attempt's start) waits for the next append to go with it
 
 try:
     import fcntl
@@ -71,18 +75,44 @@ class FileLease:
         self._folder = store.folder(workflow, instance_id)
         self._path = f"{self._folder}/journal.jsonl"
         self._fd, self._end, self._unlock = fd, end, unlock
+        self._held: list[bytes] = []  # lines kept to go with the next append (hold)
+        self._timer: asyncio.TimerHandle | None = None
         store.leases += 1
         self._inbox = store.inbox(workflow, instance_id)
 
     def append(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         entry.setdefault("t", time.time())
-        self._end = fsio.append(self._fd, self._end, encode(entry, raw), self._path)
+        self._write(self._take_held() + encode(entry, raw))
+
+    def hold(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        entry.setdefault("t", time.time())
+        self._held.append(encode(entry, raw))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(HOLD, self._write_held)
+
+    def _take_held(self) -> bytes:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        held, self._held = b"".join(self._held), []
+        return held
+
+    def _write_held(self) -> None:
+        self._timer = None
+        try:
+            self._write(self._take_held())
+        except OSError as exc:  # an attempt's start only: its outcome, when written, says enough
+            log.error("cannot write to %s: %s", self._path, exc)
+
+    def _write(self, data: bytes) -> None:
+        self._end = fsio.append(self._fd, self._end, data, self._path)
 
     async def flush(self) -> None:
         if self._store.durable:
             await self._store.sync.sync(self._fd)
 
     def reset(self) -> dict[str, Any]:
+        self._take_held()  # an attempt of the run being discarded
         data = fsio.read_all(self._fd)[: self._end]
         if data:
             copy = f"{self._folder}/journal.{time.time_ns()}.restarted.jsonl"
@@ -110,6 +140,8 @@ class FileLease:
         self._store.writer.call(lambda: index.put(self.instance_id, when))
 
     async def release(self, next_due: float | None, seen: set[str]) -> None:
+        if self._held:
+            self._write_held()
         index = self._store.index(self.workflow)
 
         def release() -> None:

@@ -52,10 +52,12 @@ class LiveRun:
     async def set_status(self, status: InstanceStatus, durable: bool = False, **fields: Any) -> None:
         """Journal a status change and queue status.json; `durable`: flushed before status.json."""
         entry: dict[str, Any] = {"type": "status", "status": status.value, "t": time.time(), **fields}
-        self._append(entry)
-        self.state.apply(entry)
         if durable:
+            self._append(entry)
             await self.flush()
+        else:
+            self.write(entry)  # with the next line: a status that lasts a moment costs no write
+        self.state.apply(entry)
         self.lease.write_status(self.document())
 
     async def finish(
@@ -87,7 +89,10 @@ class LiveRun:
             raise Suspend(None)
 
     def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
-        self._append(entry, raw)
+        if self.resting:
+            self._append(entry, raw)  # the running status goes first
+        else:
+            self.lease.hold(entry, raw)  # written with the next line, or within HOLD on its own
 
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         self._append(entry, raw)

@@ -37,6 +37,10 @@ class Lease(Protocol):
         error (StorageFull included) the journal is as it was. `raw`: fields whose value is given as
         already-encoded JSON text. Written when this returns, durable after flush()."""
 
+    def hold(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
+        """Add `entry` with the next append, or on its own within a moment: one write instead of
+        two for a step that finishes at once. Never durable by itself."""
+
     async def flush(self) -> None:
         """Return once everything appended so far is durable (one group commit for many leases)."""
 
