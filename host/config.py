@@ -1,4 +1,5 @@
-"""config.yaml -> frozen dataclasses, validated with one-line errors naming file, key path and problem."""
+"""config.yaml or a wrangler file -> frozen dataclasses, validated with one-line errors naming file,
+key path and problem."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from host import wrangler
 from host.errors import ConfigError
 from host.workflows.durations import parse_duration
 
@@ -23,6 +25,8 @@ RESERVED_PREFIX = "/client/v4"  # the admin API lives here
 FUNCTIONS_DIR = "functions"
 MAX_STEPS = 10_000
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
+CONFIG_YAML = "config.yaml"
+WORKER_KEYS = ("name", "main", "routes", "vars", "services", "workflows", "triggers", "wrangler")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class WorkerConfig:
     services: tuple[ServiceConfig, ...]
     workflows: tuple[WorkflowConfig, ...]
     dropin: bool = False
+    crons: tuple[str, ...] = ()  # triggers.crons, kept as written (running them is SPEC 2.1)
+    wrangler: Path | None = None  # the wrangler file this worker was read from, if any
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,14 @@ class Config:
     def worker(self, name: str) -> WorkerConfig | None:
         return next((w for w in self.workers if w.name == name), None)
 
+    def where(self, index: int, key: str) -> tuple[str, str]:
+        """(file, key path) for an error about `key` (e.g. "workflows[0].class_name") of worker
+        `index`: its wrangler file's own key for a wrangler worker, else config.yaml's workers[i]."""
+        source = self.workers[index].wrangler
+        if source is not None:
+            return display_path(source), key
+        return self.file, f"workers[{index}].{key}"
+
 
 def display_path(path: Path) -> str:
     """`path` relative to the working directory when it lies under it, else as is."""
@@ -104,6 +118,22 @@ def display_path(path: Path) -> str:
 # ---- loading -------------------------------------------------------------------------------
 
 
+def find_config(folder: Path) -> Path | None:
+    """The deployment's config file in `folder`: config.yaml, else a wrangler file (wrangler.json,
+    wrangler.jsonc, wrangler.toml: wrangler's order), else None (drop-ins only)."""
+    if (folder / CONFIG_YAML).is_file():
+        return folder / CONFIG_YAML
+    found = wrangler.find_in(folder)
+    if len(found) > 1:
+        logger.warning(
+            "%s: using %s, as wrangler would; ignoring %s",
+            display_path(folder),
+            found[0].name,
+            ", ".join(f.name for f in found[1:]),
+        )
+    return found[0] if found else None
+
+
 def load_config(
     path: Path | None,
     *,
@@ -113,22 +143,28 @@ def load_config(
 ) -> Config:
     """Read, validate and complete a deployment; raises ConfigError with one line on any problem.
 
-    `path` None means no config.yaml: only drop-ins from `root`/functions are served.
+    `path` None means no config.yaml: only drop-ins from `root`/functions are served. A `path`
+    ending in .json, .jsonc or .toml is a wrangler file: one worker, served at `/*`.
     Settings are taken from, in rising order: config.yaml, WAYPOST_* environment variables,
     `overrides` (command-line flags: listen, data_dir).
     """
+    raw: Any
     if path is not None:
         file = display_path(path)
         if not path.is_file():
             raise ConfigError(file, "", "file not found")
-        raw = _read_yaml(path, file)
         root = path.resolve().parent
+        if wrangler.is_wrangler_file(path):
+            raw = {"workers": [{"wrangler": path.name, "routes": ["/*"]}]}
+        else:
+            raw = _read_yaml(path, file)
     else:
-        file = "config.yaml"
+        file = CONFIG_YAML
         raw = {}
         root = (root or Path.cwd()).resolve()
-    v = _Validator(file, root)
+    v = _Validator(file, root, path.resolve() if path is not None else None)
     config = v.config(raw, path)
+    _log_ignored(v.ignored)
     flags = dict(overrides or {})
     config = _apply_overrides(config, environ if environ is not None else os.environ, flags)
     config = replace(config, overrides=tuple(sorted(flags.items())))
@@ -136,6 +172,69 @@ def load_config(
     config = replace(config, workers=config.workers + dropins)
     _check_cross_references(config, file)
     return config
+
+
+def watch_targets(path: Path | None) -> tuple[frozenset[Path], frozenset[Path]]:
+    """(files, code folders) that a deployment's config file names, for hot reload: the file itself,
+    the wrangler files it names with the .dev.vars beside each, every worker's `main` and the
+    folder of its modules. Best effort and never raising: a file that is broken right now is still
+    watched, so that fixing it is seen."""
+    files: set[Path] = set()
+    code: set[Path] = set()
+
+    def add_main(base: Path, main: Any) -> None:
+        if not isinstance(main, str) or not main:
+            return
+        target = (base / Path(main).expanduser()).resolve()
+        if target.is_dir() or target.name == "__init__.py":
+            code.add(target if target.is_dir() else target.parent)
+        else:
+            files.add(target)
+            code.add(target.parent)
+
+    def add_wrangler(source: Path) -> None:
+        if source.is_dir():
+            found = wrangler.find_in(source)
+            if not found:
+                return
+            source = found[0]
+        files.update((source, source.parent / wrangler.DEV_VARS))
+        try:
+            add_main(source.parent, wrangler.parse(source, str(source)).get("main"))
+        except ConfigError:
+            pass
+
+    if path is None:
+        return frozenset(), frozenset()
+    path = path.resolve()
+    if wrangler.is_wrangler_file(path):
+        add_wrangler(path)
+        return frozenset(files), frozenset(code)
+    files.add(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raw = None
+    workers = raw.get("workers") if isinstance(raw, dict) else None
+    for item in workers if isinstance(workers, list) else []:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("wrangler"), str):
+            add_wrangler((path.parent / Path(item["wrangler"]).expanduser()).resolve())
+        add_main(path.parent, item.get("main"))
+    return frozenset(files), frozenset(code)
+
+
+# what was last logged as ignored, per file: each key is named once at start, and again at a
+# reload only when the file's list changed (a reload after every code edit would repeat it)
+_reported_ignored: dict[Path, tuple[str, ...]] = {}
+
+
+def _log_ignored(ignored: Mapping[Path, list[str]]) -> None:
+    for source, keys in ignored.items():
+        if keys and _reported_ignored.get(source) != tuple(keys):
+            logger.info("%s: ignored, no meaning in Waypost: %s", display_path(source), ", ".join(keys))
+        _reported_ignored[source] = tuple(keys)
 
 
 def _read_yaml(path: Path, file: str) -> Any:
@@ -176,9 +275,15 @@ def _apply_overrides(config: Config, environ: Mapping[str, str], flags: Mapping[
 
 
 def discover_dropins(config: Config) -> tuple[WorkerConfig, ...]:
-    """Workers for the .py files and packages in functions/ that no configured worker names."""
+    """Workers for the .py files and packages in functions/ that no configured worker names.
+
+    A wrangler worker whose `main` lies right in functions/ owns that folder, as Cloudflare bundles
+    every module beside `main`: its neighbours are its own modules, not drop-ins.
+    """
     folder = config.functions_dir
     if not folder.is_dir():
+        return ()
+    if any(w.wrangler is not None and w.main.parent == folder.resolve() for w in config.workers):
         return ()
     claimed = {_module_root(w.main) for w in config.workers}
     names = {w.name for w in config.workers}
@@ -237,42 +342,44 @@ def _check_cross_references(config: Config, file: str) -> None:
             if wf.script_name is None:
                 if wf.name in defined:
                     raise ConfigError(
-                        file,
-                        f"workers[{i}].workflows[{j}].name",
+                        *config.where(i, f"workflows[{j}].name"),
                         f"workflow {wf.name!r} is already defined by worker "
                         f"{defined[wf.name][0]!r}; add script_name to refer to it",
                     )
                 defined[wf.name] = (worker.name, wf)
     claimed: dict[str, str] = {}
     for i, worker in enumerate(config.workers):
-        where = f"workers[{i}]"
         for j, route in enumerate(worker.routes):
             key = _route_key(route)
             if key in claimed:
                 problem = f"route {route!r} is already claimed by worker {claimed[key]!r}"
                 if worker.dropin:
                     raise ConfigError(display_path(worker.main), "", f"drop-in {problem}")
-                raise ConfigError(file, f"{where}.routes[{j}]", problem)
+                raise ConfigError(file, f"workers[{i}].routes[{j}]", problem)
             claimed[key] = worker.name
         for j, svc in enumerate(worker.services):
             if svc.service not in by_name:
-                raise ConfigError(file, f"{where}.services[{j}].service", f"no worker named {svc.service!r}")
+                raise ConfigError(
+                    *config.where(i, f"services[{j}].service"), f"no worker named {svc.service!r}"
+                )
         for j, wf in enumerate(worker.workflows):
             if wf.script_name is None:
                 continue
-            key = f"{where}.workflows[{j}]"
+            key = f"workflows[{j}]"
             if wf.script_name not in by_name:
-                raise ConfigError(file, f"{key}.script_name", f"no worker named {wf.script_name!r}")
+                raise ConfigError(
+                    *config.where(i, f"{key}.script_name"), f"no worker named {wf.script_name!r}"
+                )
             owner = by_name[wf.script_name]
             target = next((w for w in owner.workflows if w.name == wf.name and w.script_name is None), None)
             if target is None:
                 raise ConfigError(
-                    file, f"{key}.name", f"worker {wf.script_name!r} defines no workflow named {wf.name!r}"
+                    *config.where(i, f"{key}.name"),
+                    f"worker {wf.script_name!r} defines no workflow named {wf.name!r}",
                 )
             if target.class_name != wf.class_name:
                 raise ConfigError(
-                    file,
-                    f"{key}.class_name",
+                    *config.where(i, f"{key}.class_name"),
                     f"worker {wf.script_name!r} defines workflow "
                     f"{wf.name!r} with class {target.class_name!r}, not {wf.class_name!r}",
                 )
@@ -289,9 +396,15 @@ def _route_key(route: str) -> str:
 class _Validator:
     """Turns raw YAML data into dataclasses; every failure is a ConfigError naming its key path."""
 
-    def __init__(self, file: str, root: Path) -> None:
+    def __init__(
+        self, file: str, root: Path, source: Path | None = None, ignored: dict[Path, list[str]] | None = None
+    ) -> None:
         self.file = file
         self.root = root
+        self.source = source  # the file itself, resolved (None for overrides and "no config")
+        # wrangler keys accepted and ignored, per file, for the start-up log (shared with the
+        # validators of the wrangler files a config.yaml names)
+        self.ignored: dict[Path, list[str]] = {} if ignored is None else ignored
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(self.file, key, problem)
@@ -398,6 +511,11 @@ class _Validator:
         for i, item in enumerate(self.sequence(raw.get("workers") or [], "workers")):
             worker = self.worker(item, f"workers[{i}]")
             if worker.name in seen:
+                if worker.wrangler is not None:
+                    raise self.fail(
+                        f"workers[{i}].wrangler",
+                        f"worker {worker.name!r} (named in {display_path(worker.wrangler)}) is defined twice",
+                    )
                 raise self.fail(f"workers[{i}].name", f"worker {worker.name!r} is defined twice")
             seen.add(worker.name)
             workers.append(worker)
@@ -406,35 +524,156 @@ class _Validator:
         )
 
     def worker(self, raw: Any, key: str) -> WorkerConfig:
-        raw = self.mapping(
-            raw, key, ("name", "main", "routes", "vars", "services", "workflows"), required=("name", "main")
-        )
-        name = self.name(raw["name"], f"{key}.name")
-        main = self.path(raw["main"], f"{key}.main", must_exist=True)
+        if isinstance(raw, dict) and "wrangler" in raw:
+            return self.wrangler_entry(raw, key)
+        raw = self.mapping(raw, key, self.worker_keys(raw, key), required=("name", "main"))
+        worker = self.worker_fields(raw, key)
+        routes = self.routes(raw.get("routes"), f"{key}.routes")
+        return replace(worker, routes=routes)
+
+    def worker_keys(self, raw: Any, key: str) -> tuple[str, ...]:
+        """The keys a config.yaml worker may have: Waypost's and, as in a wrangler file, the wrangler
+        keys that mean nothing here (logged once); a key naming a missing feature is an error."""
+        if not isinstance(raw, dict):
+            return WORKER_KEYS
+        ignored = wrangler.sort_keys(raw, self.file, key, WORKER_KEYS)
+        if ignored and self.source is not None:
+            self.ignored.setdefault(self.source, []).extend(ignored)
+        skip = {k.rpartition(".")[2] for k in ignored}
+        return WORKER_KEYS + tuple(k for k in raw if k in skip)
+
+    def routes(self, raw: Any, key: str) -> tuple[str, ...]:
+        return tuple(self.route(r, f"{key}[{j}]") for j, r in enumerate(self.sequence(raw or [], key)))
+
+    def worker_fields(
+        self, raw: dict[str, Any], key: str, secrets: dict[str, str] | None = None
+    ) -> WorkerConfig:
+        """name, main, vars (plus `secrets` from .dev.vars), services, workflows and triggers."""
+        name = self.name(raw["name"], _join(key, "name"))
+        main = self.path(raw["main"], _join(key, "main"), must_exist=True)
         if main.is_dir():
             if not (main / "__init__.py").is_file():
-                raise self.fail(f"{key}.main", f"{raw['main']} is a folder without __init__.py")
+                raise self.fail(_join(key, "main"), f"{raw['main']} is a folder without __init__.py")
             main = main / "__init__.py"
-        routes = tuple(
-            self.route(r, f"{key}.routes[{j}]")
-            for j, r in enumerate(self.sequence(raw.get("routes") or [], f"{key}.routes"))
-        )
         used: set[str] = set()
         vars_raw = raw.get("vars") or {}
         if not isinstance(vars_raw, dict):
-            raise self.fail(f"{key}.vars", f"expected a mapping, got {_kind(vars_raw)}")
-        variables = {self.binding(k, f"{key}.vars.{k}", used): v for k, v in vars_raw.items()}
+            raise self.fail(_join(key, "vars"), f"expected a mapping, got {_kind(vars_raw)}")
+        variables = {self.binding(k, _join(key, f"vars.{k}"), used): v for k, v in vars_raw.items()}
+        for k, value in (secrets or {}).items():  # a secret overrides a var of its name, as in wrangler dev
+            used.add(k)
+            variables[k] = value
         services = tuple(
-            self.service(s, f"{key}.services[{j}]", used)
-            for j, s in enumerate(self.sequence(raw.get("services") or [], f"{key}.services"))
+            self.service(s, _join(key, f"services[{j}]"), used)
+            for j, s in enumerate(self.sequence(raw.get("services") or [], _join(key, "services")))
         )
         workflows = tuple(
-            self.workflow(w, f"{key}.workflows[{j}]", used)
-            for j, w in enumerate(self.sequence(raw.get("workflows") or [], f"{key}.workflows"))
+            self.workflow(w, _join(key, f"workflows[{j}]"), used)
+            for j, w in enumerate(self.sequence(raw.get("workflows") or [], _join(key, "workflows")))
         )
         return WorkerConfig(
-            name=name, main=main, routes=routes, vars=variables, services=services, workflows=workflows
+            name=name,
+            main=main,
+            routes=(),
+            vars=variables,
+            services=services,
+            workflows=workflows,
+            crons=self.triggers(raw.get("triggers"), _join(key, "triggers")),
         )
+
+    def triggers(self, raw: Any, key: str) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        raw = self.mapping(raw, key, ("crons",))
+        crons = self.sequence(raw.get("crons") or [], f"{key}.crons")
+        for j, cron in enumerate(crons):
+            if not self.string(cron, f"{key}.crons[{j}]").strip():
+                raise self.fail(f"{key}.crons[{j}]", "empty cron expression")
+        return tuple(crons)
+
+    # -- a worker read from a wrangler file --
+
+    def wrangler_entry(self, raw: dict[str, Any], key: str) -> WorkerConfig:
+        """`{wrangler: PATH, routes: [...]}`: the wrangler file's worker on this file's routes."""
+        for k in raw:
+            if k not in ("wrangler", "routes"):
+                raise self.fail(
+                    _join(key, str(k)),
+                    "a {wrangler: PATH} worker takes only routes here; set the rest in its wrangler file",
+                )
+        path = self.path(raw["wrangler"], f"{key}.wrangler", must_exist=True)
+        if path.is_dir():
+            found = wrangler.find_in(path)
+            if not found:
+                raise self.fail(
+                    f"{key}.wrangler", f"no {', '.join(wrangler.FILE_NAMES)} in {raw['wrangler']}"
+                )
+            path = found[0]
+        elif not wrangler.is_wrangler_file(path):
+            raise self.fail(
+                f"{key}.wrangler", f"{raw['wrangler']} is not a wrangler.json, .jsonc or .toml file"
+            )
+        routes = self.routes(raw.get("routes"), f"{key}.routes")
+        sub = _Validator(display_path(path), path.parent, path, self.ignored)
+        return replace(sub.wrangler_worker(path), routes=routes)
+
+    def wrangler_worker(self, path: Path) -> WorkerConfig:
+        """The one worker of wrangler file `path` (this validator's file), with its .dev.vars secrets."""
+        data = wrangler.parse(path, self.file)
+        ignored = wrangler.sort_keys(data, self.file, "", ())
+        for k in data:
+            if k not in wrangler.USED and k not in ignored:
+                raise self.fail(k, "unknown key (not a wrangler configuration key)")
+        for k in ("name", "main"):
+            if data.get(k) is None:
+                raise self.fail(k, "required")
+        used = {k: v for k, v in data.items() if k in wrangler.USED}
+        for entries in ("workflows", "services"):
+            if isinstance(used.get(entries), list):
+                used[entries] = [
+                    self.entry(e, f"{entries}[{j}]", ignored) for j, e in enumerate(used[entries])
+                ]
+        self.ignored.setdefault(path, []).extend(ignored)
+        secrets = self.dev_vars(path.parent / wrangler.DEV_VARS, used.get("secrets"))
+        return replace(self.worker_fields(used, "", secrets), wrangler=path)
+
+    def entry(self, raw: Any, key: str, ignored: list[str]) -> Any:
+        """One `workflows` or `services` entry, less the wrangler keys that mean nothing here."""
+        if not isinstance(raw, dict):
+            return raw
+        for k in raw:
+            if k in wrangler.ENTRY_UNSUPPORTED:
+                raise self.fail(
+                    f"{key}.{k}", f"not supported: Waypost has no {wrangler.ENTRY_UNSUPPORTED[k]}"
+                )
+        ignored.extend(f"{key}.{k}" for k in raw if k in wrangler.ENTRY_IGNORED)
+        return {k: v for k, v in raw.items() if k not in wrangler.ENTRY_IGNORED}
+
+    def dev_vars(self, path: Path, secrets: Any) -> dict[str, str]:
+        """The .dev.vars beside the wrangler file; `secrets.required`, when set, picks which keys
+        count and warns of the missing ones (wrangler's rule)."""
+        file = display_path(path)
+        values = wrangler.read_dev_vars(path, file)
+        if secrets is None:
+            required = None
+        else:
+            secrets = self.mapping(secrets, "secrets", ("required",))
+            required = [
+                self.string(s, f"secrets.required[{j}]")
+                for j, s in enumerate(self.sequence(secrets.get("required") or [], "secrets.required"))
+            ]
+        if required is not None:
+            missing = [k for k in required if k not in values]
+            if missing:
+                logger.warning(
+                    "%s: secrets.required names %s, not set in %s", self.file, ", ".join(missing), file
+                )
+            values = {k: v for k, v in values.items() if k in required}
+        checker = _Validator(file, path.parent)
+        used: set[str] = set()
+        for k in values:
+            checker.binding(k, k, used)
+        return values
 
     def route(self, value: Any, key: str) -> str:
         text = self.string(value, key)

@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Serve the deployment: config.yaml (if any) and functions/.",
     )
     p.add_argument(
-        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml if present)"
+        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml or ./wrangler.*)"
     )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
@@ -27,13 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     # imported here so `waypost --help` stays fast
     from host.app import create_app
-    from host.config import load_config
+    from host.config import find_config, load_config
     from host.server import serve
 
     setup_logging(args.log_level)
     path: Path | None = args.config
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
+    if path is None:
+        path = find_config(Path("."))
     overrides = {"listen": args.listen, "data_dir": args.data}
     config = load_config(path, overrides={k: v for k, v in overrides.items() if v})
     app = create_app(config, reload=not args.no_reload)

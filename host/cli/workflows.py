@@ -62,12 +62,12 @@ class Target:
 
 
 def load_target(args: argparse.Namespace) -> Target:
-    """Find the data directory like `serve`: --config (or ./config.yaml), --data, WAYPOST_DATA_DIR."""
-    from host.config import load_config
+    """Find the data directory like `serve`: --config (or find_config), --data, WAYPOST_DATA_DIR."""
+    from host.config import find_config, load_config
 
     path: Path | None = args.config
-    if path is None and Path("config.yaml").is_file():
-        path = Path("config.yaml")
+    if path is None:
+        path = find_config(Path("."))
     config = load_config(path, overrides={"data_dir": args.data} if args.data else None)
     return Target(
         config.host.data_dir, config.host.durability, shapes.workflow_infos(config), path is not None
@@ -329,7 +329,7 @@ def cmd_send_event(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml if present)"
+        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml or ./wrangler.*)"
     )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

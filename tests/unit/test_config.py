@@ -139,6 +139,15 @@ ERRORS = [
         "workers:\n  - {name: hello, main: functions/a.py}\n",
         "functions/hello.py: drop-in worker 'hello' has the name of a configured worker",
     ),
+    (
+        A + ", durable_objects: {bindings: [{name: C, class_name: C}]}}\n",
+        "config.yaml: workers[0].durable_objects: not supported: Waypost has no Durable Objects",
+    ),
+    (
+        A + ", kv_namespaces: [{binding: KV, id: x}]}\n",
+        "config.yaml: workers[0].kv_namespaces: not supported yet",
+    ),
+    (A + ", triggers: {crons: '* * * * *'}}\n", "config.yaml: workers[0].triggers.crons: expected a list"),
 ]
 
 
@@ -270,3 +279,30 @@ def test_environment_and_flags_override_the_file(tmp_path: Path, monkeypatch: py
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nope.yaml: file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_wrangler_keys_pasted_into_a_worker_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, "waypost"):
+        config = load(
+            tmp_path,
+            monkeypatch,
+            """
+            workers:
+              - name: a
+                main: functions/a.py
+                compatibility_date: "2025-06-01"
+                compatibility_flags: [python_workers]
+                observability: {enabled: true}
+                triggers: {crons: ["*/5 * * * *"]}
+            """,
+        )
+    assert config.workers[0].crons == ("*/5 * * * *",)
+    assert config.workers[0].wrangler is None
+    assert [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()] == [
+        "config.yaml: ignored, no meaning in Waypost: workers[0].compatibility_date, "
+        "workers[0].compatibility_flags, workers[0].observability"
+    ]
