@@ -10,7 +10,7 @@ New (once `host.workflows.service` exists)::
 
     async with Engine(data_dir, durability=..., hibernate_after=...) as engine:
         engine.set_workflows(...)
-        binding = WorkflowService(engine).binding(name)
+        binding = WorkflowBinding(WorkflowService(engine), name)
 
 The binding (`create(id=, params=)`, `create_batch`, `get`, `InstanceHandle.status()`) is the same
 on both. Whether an instance is final is read from its status.json file
@@ -63,7 +63,9 @@ class Session:
 
     def binding(self, workflow: str) -> Any:
         if self.service is not None:
-            return self.service.binding(workflow)
+            from host.workflows.binding import WorkflowBinding
+
+            return WorkflowBinding(self.service, workflow)
         return self.engine.binding(workflow)
 
 

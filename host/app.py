@@ -21,6 +21,7 @@ from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
 from host.workflows.activation import WorkflowDef
+from host.workflows.binding import WorkflowBinding
 from host.workflows.engine import Engine
 from host.workflows.service import WorkflowService
 
@@ -47,7 +48,7 @@ class Host:
 
     def activate(self, config: Config) -> None:
         """Build envs and routes for `config` and swap them in; tell the engine the workflow classes."""
-        envs = build_envs(config, self.dispatcher.invoke, self.service.binding)
+        envs = build_envs(config, self.dispatcher.invoke, lambda name: WorkflowBinding(self.service, name))
         routes = RouteTable.build((w.name, w.routes) for w in config.workers)
         self.config, self.envs, self.routes = config, envs, routes
         self.engine.set_workflows(self._workflow_defs(config, envs))

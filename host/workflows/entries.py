@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.workflows.status import FINAL, InstanceStatus
+from host.workflows.statuses import FINAL, InstanceStatus
 
 StepKey = tuple[str, int]
 

@@ -11,17 +11,18 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from host.errors import InstanceNotFound, InstanceUnreadable
 from host.workflows import fsio, jsonenc
 from host.workflows.entries import replay_state
+from host.workflows.fileinbox import Inbox
+from host.workflows.fileindex import DueIndex
+from host.workflows.groupsync import GroupSync
 from host.workflows.journal import JournalDamaged, encode, instance_of, parse, queued_entry, read_lenient
 from host.workflows.status import status_document
 from host.workflows.store import InboxItem
-
-if TYPE_CHECKING:
-    from host.workflows.filestore import FileStore
+from host.workflows.writer import Writer
 
 log = logging.getLogger("waypost.workflows")
 HOLD = 0.02  # seconds a held line (an attempt's start) waits for the next append to go with it
@@ -30,6 +31,21 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+
+class Home(Protocol):
+    """What a lease needs of the file store that made it (host.workflows.filestore.FileStore)."""
+
+    durable: bool
+    writer: Writer
+    sync: GroupSync
+    leases: int  # open now
+
+    def folder(self, workflow: str, instance_id: str) -> str: ...
+
+    def index(self, workflow: str) -> DueIndex: ...
+
+    def inbox(self, workflow: str, instance_id: str) -> Inbox: ...
 
 
 def lock(fd: int, folder: str) -> Callable[[], None] | None:
@@ -59,7 +75,7 @@ def lock(fd: int, folder: str) -> Callable[[], None] | None:
 class FileLease:
     def __init__(
         self,
-        store: FileStore,
+        store: Home,
         workflow: str,
         instance_id: str,
         fd: int,
@@ -169,7 +185,7 @@ class FileLease:
 # ---- taking a lease ------------------------------------------------------------------------------
 
 
-def open_lease(store: FileStore, workflow: str, instance_id: str, folder: str) -> FileLease | None:
+def open_lease(store: Home, workflow: str, instance_id: str, folder: str) -> FileLease | None:
     """Lock the instance in `folder` and read its journal (FileStore.open's work)."""
     path = f"{folder}/journal.jsonl"
     damage = None
@@ -211,7 +227,7 @@ def open_lease(store: FileStore, workflow: str, instance_id: str, folder: str) -
 
 
 def _unreadable(
-    store: FileStore, folder: str, workflow: str, instance_id: str, path: str, exc: OSError
+    store: Home, folder: str, workflow: str, instance_id: str, path: str, exc: OSError
 ) -> InstanceUnreadable:
     """Say in status.json (replaced, never written through) that the instance cannot run."""
     message = f"{path}: {exc.strerror or exc}; the instance cannot run until it is repaired"

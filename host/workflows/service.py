@@ -27,7 +27,6 @@ from host.workflows.status import check_control, check_event_allowed, iso, statu
 from host.workflows.store import InstanceStore
 
 if TYPE_CHECKING:
-    from host.workflows.binding import WorkflowBinding
     from host.workflows.engine import Engine
 
 
@@ -77,11 +76,6 @@ class WorkflowService:
             raise ValueError("WorkflowService needs an engine or a store")
         self.store: InstanceStore = chosen
         self._known = known
-
-    def binding(self, workflow: str) -> WorkflowBinding:
-        from host.workflows.binding import WorkflowBinding
-
-        return WorkflowBinding(self, workflow)
 
     def require(self, workflow: str) -> str:
         """The workflow's name; WorkflowNotFound unless it is defined here (or has stored data)."""

@@ -8,29 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from host.errors import InvalidTransition
+from host.workflows.entries import ReplayState
+from host.workflows.statuses import ACTIONS, FINAL, FINAL_VALUES, InstanceStatus
 
-if TYPE_CHECKING:
-    from host.workflows.entries import ReplayState
-
-
-class InstanceStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    WAITING = "waiting"
-    WAITING_FOR_PAUSE = "waitingForPause"
-    PAUSED = "paused"
-    ERRORED = "errored"
-    TERMINATED = "terminated"
-    COMPLETE = "complete"
-
-
-FINAL = frozenset({InstanceStatus.ERRORED, InstanceStatus.TERMINATED, InstanceStatus.COMPLETE})
-FINAL_VALUES = frozenset(status.value for status in FINAL)
-ACTIONS = ("pause", "resume", "terminate", "restart")
+__all__ = ["ACTIONS", "FINAL", "FINAL_VALUES", "InstanceStatus", "decide", "iso", "status_document"]
 
 
 def iso(epoch: float | None) -> str | None:

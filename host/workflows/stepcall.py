@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -15,8 +15,20 @@ from host.errors import NonRetryableError, StepError
 from host.workflows.ids import check_step_name
 from host.workflows.retry import StepConfig
 
-if TYPE_CHECKING:
-    from host.workflows.step import WorkflowStep
+
+class Runs(Protocol):
+    """What a decorated step needs of the step API (host.workflows.step.WorkflowStep)."""
+
+    decorated: dict[str, DecoratedStep]
+
+    async def run_step(
+        self,
+        name: str,
+        cfg: StepConfig,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any: ...
 
 
 class Keys(dict[str, Any]):
@@ -132,7 +144,7 @@ class DecoratedStep:
 
     def __init__(
         self,
-        step: WorkflowStep,
+        step: Runs,
         name: str,
         fn: Callable[..., Any],
         config: StepConfig,

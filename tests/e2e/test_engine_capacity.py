@@ -8,9 +8,10 @@ import anyio
 import pytest
 
 from host.workflows.activation import WorkflowDef
+from host.workflows.binding import WorkflowBinding
 from host.workflows.engine import Engine, default_max_loaded
-from host.workflows.service import WorkflowService
 from host.workflows.entrypoint import WorkflowEntrypoint
+from host.workflows.service import WorkflowService
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +38,7 @@ async def test_instances_beyond_max_active_wait_their_turn(tmp_path: Path) -> No
     Gate.release = anyio.Event()
     async with Engine(tmp_path / "data", max_active=3) as engine:
         engine.set_workflows({"w": WorkflowDef("w", lambda: Blocking, None)})
-        binding = WorkflowService(engine).binding("w")
+        binding = WorkflowBinding(WorkflowService(engine), "w")
         handles = [await binding.create(id=f"i{n}") for n in range(10)]
         with anyio.fail_after(10):
             while Gate.running < 3:
