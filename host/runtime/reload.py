@@ -1,4 +1,5 @@
-"""Hot reload: watchdog watches functions/ and config.yaml; a burst of changes triggers one reload."""
+"""Hot reload: watchdog watches functions/, the config file and what it names (wrangler files, .dev.vars,
+every worker's main and the modules beside it); a burst of changes triggers one reload."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from host.config import watch_targets
+
 logger = logging.getLogger("waypost")
 
 # Opened/closed events (inotify) are left out: importing a file would otherwise trigger a reload.
@@ -35,23 +38,82 @@ _EVENTS = (
 )
 
 
+# folders beside a worker's main that are never its code (or too big to watch)
+_NOT_CODE = frozenset({"__pycache__", "node_modules", "python_modules", "site-packages"})
+
+
 class ChangeFilter:
-    """Which paths matter: .py files and folders under functions/, and the config file."""
+    """Which paths matter: .py files and folders under functions/, the config file, and what the
+    config names (watch_targets): wrangler files, their .dev.vars, each worker's main and its modules.
+
+    `refresh()` re-reads the config file for what it names; the Reloader calls it before each reload.
+    """
 
     def __init__(self, functions_dir: Path, config_file: Path | None) -> None:
         self.functions_dir = functions_dir.resolve()
         self.config_file = config_file.resolve() if config_file else None
+        self.files: frozenset[Path] = frozenset()
+        self.code_dirs: frozenset[Path] = frozenset()
+        self.refresh()
+
+    def refresh(self) -> None:
+        files, code = watch_targets(self.config_file)
+        if self.config_file is not None:
+            files |= {self.config_file}
+        self.files = files
+        # functions/ and anything under it is watched as functions/ already
+        self.code_dirs = frozenset(d for d in code if not self._in_functions(d))
+
+    def _in_functions(self, path: Path) -> bool:
+        return path == self.functions_dir or self.functions_dir in path.parents
 
     def __call__(self, path: Path) -> bool:
-        if self.config_file is not None and path == self.config_file:
+        if path in self.files:
             return True
         if path == self.functions_dir:
             return True
-        if self.functions_dir not in path.parents:
-            return False
-        if "__pycache__" in path.parts or path.name.startswith("."):
-            return False
-        return path.suffix == ".py" or path.suffix == ""
+        if self.functions_dir in path.parents:
+            return _is_code(path)
+        if any(d in path.parents for d in self.code_dirs):
+            return _is_code(path)
+        return False
+
+    def folders(self) -> list[tuple[Path, bool]]:
+        """(folder, recursive) pairs to watch: functions/ and its parent, the folder of each watched
+        file, each code folder and, recursively, its subfolders that hold Python modules."""
+        found = [(self.functions_dir.parent, False), (self.functions_dir, True)]
+        found += [(f.parent, False) for f in sorted(self.files)]
+        for folder in sorted(self.code_dirs):
+            found.append((folder, False))
+            found += [
+                (sub, True) for sub in _children(folder) if sub != self.functions_dir and _holds_code(sub)
+            ]
+        return found
+
+
+def _is_code(path: Path) -> bool:
+    """A .py file, or a folder (a package being created or removed), not in a cache or dot-folder."""
+    if "__pycache__" in path.parts or path.name.startswith("."):
+        return False
+    return path.suffix == ".py" or path.suffix == ""
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
+
+
+def _holds_code(folder: Path) -> bool:
+    """A subfolder worth a recursive watch: it holds .py files itself (a package, or a namespace
+    package); not a dot-folder, a cache, vendored packages or a virtualenv (no .py at its top)."""
+    if folder.name.startswith(".") or folder.name in _NOT_CODE:
+        return False
+    try:
+        return any(p.suffix == ".py" for p in folder.iterdir())
+    except OSError:
+        return False
 
 
 class _Handler(FileSystemEventHandler):
@@ -86,10 +148,7 @@ class Reloader:
     async def run(self) -> None:
         """Watch until cancelled."""
         observer = Observer()
-        watched: set[Path] = set()
-        folders = [(self.accept.functions_dir.parent, False), (self.accept.functions_dir, True)]
-        if self.accept.config_file is not None:
-            folders.append((self.accept.config_file.parent, False))
+        watched: set[tuple[Path, bool]] = set()
         async with BlockingPortal() as portal:
 
             def poke() -> None:
@@ -101,10 +160,16 @@ class Reloader:
             handler = _Handler(self.accept, poke)
 
             def watch_new() -> None:
-                for folder, recursive in folders:
-                    if folder not in watched and folder.is_dir():
+                for folder, recursive in self.accept.folders():
+                    covered = any(rec and (top == folder or top in folder.parents) for top, rec in watched)
+                    if covered or (folder, recursive) in watched or not folder.is_dir():
+                        continue
+                    try:
                         observer.schedule(handler, str(folder), recursive=recursive)
-                        watched.add(folder)
+                    except OSError as exc:  # e.g. out of inotify watches: reload the rest
+                        logger.warning("cannot watch %s for changes: %s", folder, exc)
+                        continue
+                    watched.add((folder, recursive))
 
             watch_new()
             observer.start()
@@ -112,8 +177,9 @@ class Reloader:
                 while True:
                     await self._changed.wait()
                     await self._settle()
-                    watch_new()  # functions/ may have just been created
                     try:
+                        self.accept.refresh()  # the config may now name other files
+                        watch_new()  # functions/ (or a new package, a new main's folder) may be new
                         await self.on_change()
                     except Exception:
                         logger.exception("reload failed")
