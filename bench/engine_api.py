@@ -8,7 +8,7 @@ Old (up to the workflow engine's rebuild)::
 
 New (once `host.workflows.service` exists)::
 
-    async with Engine(data_dir, durability=..., hibernate_after=...) as engine:
+    async with Engine(FileStore(data_dir, durability), hibernate_after=...) as engine:
         engine.set_workflows(...)
         binding = WorkflowBinding(WorkflowService(engine), name)
 
@@ -76,9 +76,13 @@ async def session(
     from host.workflows.engine import Engine
 
     async with AsyncExitStack() as stack:
-        engine = await stack.enter_async_context(
-            Engine(Path(data_dir), durability=durability, hibernate_after=hibernate_after)
-        )
+        try:  # the rebuilt engine is handed its store (host.store.filestore)
+            from host.store.filestore import FileStore
+
+            made = Engine(FileStore(Path(data_dir), durability), hibernate_after=hibernate_after)
+        except ImportError:
+            made = Engine(Path(data_dir), durability=durability, hibernate_after=hibernate_after)
+        engine = await stack.enter_async_context(made)
         engine.set_workflows(workflow_defs(workflows))
         service: Any = None
         if new_api():

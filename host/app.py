@@ -20,6 +20,7 @@ from host.runtime.env import Env, build_envs
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
+from host.store.filestore import FileStore
 from host.workflows.activation import WorkflowDef
 from host.workflows.binding import WorkflowBinding
 from host.workflows.engine import Engine
@@ -36,7 +37,7 @@ class Host:
         self.registry = Registry()
         self.background = BackgroundWork()
         hc = config.host
-        self.engine = Engine(hc.data_dir, durability=hc.durability, hibernate_after=hc.hibernate_after)
+        self.engine = Engine(FileStore(hc.data_dir, hc.durability), hibernate_after=hc.hibernate_after)
         self.service = WorkflowService(self.engine)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}

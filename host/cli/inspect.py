@@ -9,7 +9,7 @@ from typing import Any
 
 from host.admin.steplog import build_steps, timeline
 from host.cli.output import compact, error_text, labelled, print_json, user_errors, when
-from host.workflows.fileread import read_folder
+from host.store.fileread import read_folder
 
 
 @user_errors

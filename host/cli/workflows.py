@@ -18,7 +18,7 @@ import anyio
 
 from host.admin import shapes
 from host.cli.output import compact, duration, error_text, labelled, print_json, table, user_errors, when
-from host.workflows.filestore import FileStore
+from host.store.filestore import FileStore
 from host.workflows.service import WorkflowService, prepare_create
 from host.workflows.status import ACTIONS, InstanceStatus
 

@@ -11,14 +11,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from pathlib import Path
 from types import TracebackType
 
 import anyio.to_thread
 
 from host.errors import InstanceNotFound, InstanceUnreadable, StoreUnavailable, WorkflowNotFound
 from host.workflows.activation import Activation, Outcome, WorkflowDef
-from host.workflows.filestore import FileStore
 from host.workflows.scheduler import Key, Scheduler
 from host.workflows.store import InstanceStore
 
@@ -44,20 +42,17 @@ def default_max_loaded() -> int:
 
 
 class Engine:
-    """Runs workflow instances stored under `data_dir`; use as `async with Engine(...) as engine:`."""
+    """Runs the workflow instances kept in `store`; use as `async with Engine(store) as engine:`
+    (host.store.filestore.FileStore is the store on files). The engine closes the store."""
 
     def __init__(
         self,
-        data_dir: Path,
-        durability: str = "fsync",
+        store: InstanceStore,
         hibernate_after: float = 1.0,
         poll_interval: float = 0.5,
         max_active: int | None = None,
-        store: InstanceStore | None = None,
     ) -> None:
-        self.data_dir = Path(data_dir)
-        self.durability = durability
-        self.store: InstanceStore = store or FileStore(self.data_dir, durability)
+        self.store = store
         self.hibernate_after = hibernate_after
         self.poll_interval = poll_interval
         self.definitions: dict[str, WorkflowDef] = {}

@@ -1,7 +1,7 @@
 """The store: where instances live, as an interface the engine, the service and the CLI use.
 
 `InstanceStore` is everything the rest of Waypost may do to stored instances; `Lease` is one
-instance held (locked) by this process. host.workflows.filestore is the implementation on files
+instance held (locked) by this process. host.store.filestore is the implementation on files
 (the layout of SPEC 4.1); it is the only module that knows that layout. Each docstring says what
 is atomic and what is durable when the call returns. "Durable" means on disk with durability
 fsync; with durability relaxed, in the page cache (it survives a crash of the process, not of

@@ -7,6 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from host.store.filestore import FileStore
 from host.workflows.activation import WorkflowDef
 from host.workflows.binding import WorkflowBinding
 from host.workflows.engine import Engine, default_max_loaded
@@ -36,7 +37,7 @@ class Blocking(WorkflowEntrypoint):
 
 async def test_instances_beyond_max_active_wait_their_turn(tmp_path: Path) -> None:
     Gate.release = anyio.Event()
-    async with Engine(tmp_path / "data", max_active=3) as engine:
+    async with Engine(FileStore(tmp_path / "data"), max_active=3) as engine:
         engine.set_workflows({"w": WorkflowDef("w", lambda: Blocking, None)})
         binding = WorkflowBinding(WorkflowService(engine), "w")
         handles = [await binding.create(id=f"i{n}") for n in range(10)]

@@ -143,7 +143,7 @@ def _zygote() -> None:
 
     backend_named("file-fsync").make  # noqa: B018
     try:
-        import host.workflows.filestore  # noqa: F401
+        import host.store.filestore  # noqa: F401
     except ImportError:
         pass
     print("ready", flush=True)

@@ -24,7 +24,7 @@ class Backend:
 
 def _file_store(durability: str) -> Callable[[Path], InstanceStore]:
     def make(data_dir: Path) -> InstanceStore:
-        from host.workflows.filestore import FileStore  # imported late: collection never needs it
+        from host.store.filestore import FileStore  # imported late: collection never needs it
 
         return FileStore(data_dir, durability)  # type: ignore[return-value,unused-ignore]
 

@@ -7,10 +7,11 @@ import json
 import time
 from pathlib import Path
 
+from host.store.filestore import FileStore
 from host.workflows.activation import WorkflowDef
 from host.workflows.engine import Engine
-from host.workflows.service import WorkflowService
 from host.workflows.entrypoint import WorkflowEntrypoint
+from host.workflows.service import WorkflowService
 
 
 class Forever(WorkflowEntrypoint):
@@ -30,7 +31,7 @@ def test_shutdown_does_not_start_the_instance_waiting_for_a_concurrency_slot(tmp
     flow = WorkflowDef("flow", load_class=lambda: Forever, env=None, concurrency_limit=1)
 
     async def main() -> None:
-        engine = Engine(tmp_path, durability="relaxed")
+        engine = Engine(FileStore(tmp_path, "relaxed"))
         async with engine:
             engine.set_workflows({"flow": flow})
             service = WorkflowService(engine)

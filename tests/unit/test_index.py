@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from host.workflows.fileindex import entry_name, parse_entry
+from host.store.fileindex import entry_name, parse_entry
 
 
 def test_entry_names_never_make_an_instance_due_early() -> None:

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from host.store.fsio import write_atomic
 from host.workflows import jsonenc
-from host.workflows.fsio import write_atomic
 
 log = logging.getLogger("waypost.workflows")
 Job = Callable[[], None]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from host.workflows.fsio import fsync_path
+from host.store.fsio import fsync_path
 
 
 def _load_syncfs() -> object | None:

@@ -2,7 +2,7 @@
 
 data/workflows/<workflow>/instances/<id>/
     instance.json   journal.jsonl   status.json   inbox/   journal.<ns>.restarted.jsonl
-data/workflows/<workflow>/pending/   the due index (host.workflows.fileindex)
+data/workflows/<workflow>/pending/   the due index (host.store.fileindex)
 
 A create builds the folder under a temporary name and renames it into place, so an instance
 appears whole or not at all. The instance lock is flock(2) on journal.jsonl, the descriptor the
@@ -23,20 +23,21 @@ import anyio
 import anyio.to_thread
 
 from host.errors import InstanceExists, InstanceNotFound, InstanceUnreadable, StorageFull
-from host.workflows import fsio, jsonenc
+from host.store import fsio
+from host.store.fileinbox import Inbox
+from host.store.fileindex import SIGNAL, DueIndex, due_from_status
+from host.store.fsio import read_file, real_dir, write_new
+from host.store.groupsync import GroupSync
+from host.store.lease import FileLease, open_lease, read_meta
+from host.store.writer import Writer
+from host.workflows import jsonenc
 from host.workflows.entries import replay_state
-from host.workflows.fileinbox import Inbox
-from host.workflows.fileindex import SIGNAL, DueIndex, due_from_status
-from host.workflows.fsio import read_file, real_dir, write_new
-from host.workflows.groupsync import GroupSync
 from host.workflows.journal import (
     created_line,
     instance_of,
     read_lenient,
 )
-from host.workflows.lease import FileLease, open_lease, read_meta
 from host.workflows.status import status_document
-from host.workflows.writer import Writer
 
 log = logging.getLogger("waypost.workflows")
 STALE_CREATE = 60.0  # seconds after which a temporary create folder is an interrupted create

@@ -1,7 +1,7 @@
 """One instance held by this process: the file side of host.workflows.store.Lease, and taking it.
 
 The journal descriptor is the lock (flock) and the one the journal is read and written through;
-appends go at the known end with pwrite and are cut back on failure (host.workflows.fsio).
+appends go at the known end with pwrite and are cut back on failure (host.store.fsio).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from host.errors import InstanceNotFound, InstanceUnreadable
-from host.workflows import fsio, jsonenc
+from host.store import fsio
+from host.store.fileinbox import Inbox
+from host.store.fileindex import DueIndex
+from host.store.groupsync import GroupSync
+from host.store.writer import Writer
+from host.workflows import jsonenc
 from host.workflows.entries import replay_state
-from host.workflows.fileinbox import Inbox
-from host.workflows.fileindex import DueIndex
-from host.workflows.groupsync import GroupSync
 from host.workflows.journal import JournalDamaged, encode, instance_of, parse, queued_entry, read_lenient
 from host.workflows.status import status_document
 from host.workflows.store import InboxItem
-from host.workflows.writer import Writer
 
 log = logging.getLogger("waypost.workflows")
 HOLD = 0.02  # seconds a held line (an attempt's start) waits for the next append to go with it
@@ -34,7 +35,7 @@ except ImportError:  # pragma: no cover - Windows
 
 
 class Home(Protocol):
-    """What a lease needs of the file store that made it (host.workflows.filestore.FileStore)."""
+    """What a lease needs of the file store that made it (host.store.filestore.FileStore)."""
 
     durable: bool
     writer: Writer

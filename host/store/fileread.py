@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from host.store.fileinbox import Inbox
+from host.store.fsio import read_file, real_dir
 from host.workflows import jsonenc
-from host.workflows.fileinbox import Inbox
-from host.workflows.fsio import read_file, real_dir
 from host.workflows.journal import read_lenient
 
 

@@ -13,8 +13,8 @@ import os
 import time
 from typing import Any
 
+from host.store.fsio import fsync_path, read_file, real_dir, write_new
 from host.workflows import jsonenc
-from host.workflows.fsio import fsync_path, read_file, real_dir, write_new
 from host.workflows.store import InboxItem
 
 

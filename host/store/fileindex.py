@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from host.workflows.fsio import real_dir
+from host.store.fsio import real_dir
 
 log = logging.getLogger("waypost.workflows")
 SIGNAL = 0.0
