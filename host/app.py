@@ -43,9 +43,10 @@ class Host:
         self.envs: Mapping[str, Env] = {}
         self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
 
-    def load(self) -> None:
-        """Import every worker; raises ConfigError / WorkerLoadError (start-up fails on any error)."""
-        self.registry.load(self.config, strict=True)
+    def load(self, *, strict: bool = False) -> None:
+        """Import every worker. A config error (ConfigError) stops start-up; a module that fails to
+        import is logged and its routes answer 503, unless `strict` (then WorkerLoadError, naming all)."""
+        self.registry.load(self.config, start=True, strict=strict)
 
     def activate(self, config: Config) -> None:
         """Build envs and routes for `config` and swap them in; tell the engine the workflow classes."""
@@ -58,8 +59,8 @@ class Host:
         defs: dict[str, WorkflowDef] = {}
         for worker in config.workers:
             for wf in worker.workflows:
-                if wf.script_name is not None:
-                    continue
+                if wf.script_name is not None or self.registry.get(worker.name) is None:
+                    continue  # a class that failed to load: its instances wait for a good reload
 
                 def load_class(worker: str = worker.name, cls: str = wf.class_name) -> type:
                     return getattr(self.registry.module(worker), cls)  # type: ignore[no-any-return]
@@ -83,7 +84,7 @@ class Host:
         if config.host != self.config.host:
             logger.warning("host settings changed in %s; restart to apply them", config.file)
             config = replace(config, host=self.config.host)
-        self.registry.load(config, strict=False)
+        self.registry.load(config)
         self.activate(config)
         logger.info(
             "reloaded: %d worker(s)%s",
@@ -92,19 +93,22 @@ class Host:
         )
 
 
-def create_app(config: Config, *, reload: bool = True, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(
+    config: Config, *, reload: bool = True, extra_routes: Sequence[BaseRoute] = (), strict: bool = False
+) -> Starlette:
     """Build the application for `config`.
 
     Parameters:
         config: the validated deployment (see host.config.load_config).
         reload: watch functions/ and config.yaml and apply changes while serving.
         extra_routes: routes tried before worker dispatch (the admin API mounts here).
+        strict: a worker module that fails to import stops start-up (WorkerLoadError).
 
-    Workers are imported here, so a broken worker or a missing workflow class raises before
-    the server starts; the engine, reloader and wait_until work live in the lifespan.
+    Workers are imported here, so a config error (a missing workflow class) raises before the
+    server starts; the engine, reloader and wait_until work live in the lifespan.
     """
     host = Host(config)
-    host.load()
+    host.load(strict=strict)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -20,6 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
     p.add_argument("--no-reload", action="store_true", help="do not watch files for changes")
+    p.add_argument(
+        "--strict", action="store_true", help="a worker module that fails to import stops start-up"
+    )
     p.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
     p.set_defaults(handler=run)
 
@@ -36,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
         path = find_config(Path("."))
     overrides = {"listen": args.listen, "data_dir": args.data}
     config = load_config(path, overrides={k: v for k, v in overrides.items() if v})
-    app = create_app(config, reload=not args.no_reload)
+    app = create_app(config, reload=not args.no_reload, strict=args.strict)
     serve(app, config.host.listen, log_level=args.log_level)
     return 0

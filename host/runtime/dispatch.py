@@ -72,9 +72,7 @@ class Dispatcher:
         loaded = self.registry.get(worker)
         _, envs = self._view()
         if loaded is None:
-            return Response(
-                f"Service Unavailable: worker {worker!r} failed to load; see the host log\n", status_code=503
-            ), None
+            return _unavailable(worker, self.registry.error_ids.get(worker))
         if loaded.handler is None:
             return Response(f"Not Found: worker {worker!r} has no fetch handler\n", status_code=404), None
         env = envs.get(worker) or Env({})
@@ -99,6 +97,14 @@ class Dispatcher:
             )
             return _error_response(error_id), error_id
         return response, None
+
+
+def _unavailable(worker: str, error_id: str | None) -> tuple[StarletteResponse, str | None]:
+    """The answer for a worker whose module failed to load and has no good version to serve."""
+    ref = f" (error id: {error_id})" if error_id else ""
+    body = f"Service Unavailable: worker {worker!r} failed to load{ref}; the host log has the file and line\n"
+    headers = {"x-waypost-error-id": error_id} if error_id else None
+    return Response(body, status_code=503, headers=headers), error_id
 
 
 def coerce(result: Any) -> StarletteResponse | None:
