@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
@@ -12,6 +13,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 logger = logging.getLogger("waypost")
+
+current_worker: ContextVar[str] = ContextVar("waypost_current_worker", default="-")
+"""The worker whose handler is running (console.log lines name it); set by the dispatcher."""
 
 
 class BackgroundWork:
@@ -65,6 +69,7 @@ class Context:
     def __init__(self, background: BackgroundWork, worker: str) -> None:
         self._background = background
         self._worker = worker
+        self.props: dict[str, object] = {}  # Cloudflare's ctx.props; nothing sets any here
 
     def wait_until(self, awaitable: Awaitable[Any]) -> None:
         """Run `awaitable` after (or alongside) the response; the host waits for it on shutdown."""
@@ -72,5 +77,9 @@ class Context:
             raise TypeError(f"ctx.wait_until expects an awaitable, got {type(awaitable).__name__}")
         self._background.spawn(awaitable, self._worker)
 
+    waitUntil = wait_until  # JavaScript's name, which Cloudflare's Python examples use too
+
     def pass_through_on_exception(self) -> None:
         """Accepted for Cloudflare compatibility; there is no origin to fall back to here."""
+
+    passThroughOnException = pass_through_on_exception

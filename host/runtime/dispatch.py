@@ -12,9 +12,10 @@ from typing import Any
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 
-from host.runtime.context import BackgroundWork, Context
+from host.runtime.context import BackgroundWork, Context, current_worker
 from host.runtime.env import Env
 from host.runtime.http import Request, Response
+from host.runtime.outbound import FetchResponse
 from host.runtime.registry import Registry
 from host.runtime.routing import RouteTable
 
@@ -34,33 +35,33 @@ class Dispatcher:
         self.registry = registry
         self.background = background
         self._view = view  # the current route table and envs; replaced together on reload
+        self._empty_env = Env({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request = Request(scope, receive)
-        routes, _ = self._view()
-        route = routes.match(request.headers.get("host", ""), request.url.path)
+        path: str = scope["path"]
+        routes = self._view()[0]
+        route = routes.match(_host_header(scope) if routes.by_host else "", path)
         error_id = None
         if route is None:
             worker = "-"
-            response: StarletteResponse = Response(
-                f"Not Found: no worker serves {request.url.path}\n", status_code=404
-            )
+            response: StarletteResponse = Response(f"Not Found: no worker serves {path}\n", status_code=404)
         else:
             worker = route.worker
-            response, error_id = await self.call(worker, request)
+            response, error_id = await self.call(worker, Request(scope, receive))
         await response(scope, receive, send)
-        ms = (time.perf_counter() - started) * 1000
-        suffix = f" error={error_id}" if error_id else ""
-        request_log.info(
-            "%s %s worker=%s status=%d %.1fms%s",
-            request.method,
-            request.url.path,
-            worker,
-            response.status_code,
-            ms,
-            suffix,
-        )
+        if request_log.isEnabledFor(logging.INFO):
+            ms = (time.perf_counter() - started) * 1000
+            suffix = f" error={error_id}" if error_id else ""
+            request_log.info(
+                "%s %s worker=%s status=%d %.1fms%s",
+                scope["method"],
+                path,
+                worker,
+                response.status_code,
+                ms,
+                suffix,
+            )
 
     async def invoke(self, worker: str, request: Request) -> Response:
         """Call worker `worker` in-process (a service binding); always returns a host Response."""
@@ -70,22 +71,25 @@ class Dispatcher:
     async def call(self, worker: str, request: Request) -> tuple[StarletteResponse, str | None]:
         """Run the worker's handler; a failure becomes a 500 carrying an error id, also logged."""
         loaded = self.registry.get(worker)
-        _, envs = self._view()
         if loaded is None:
             return _unavailable(worker, self.registry.error_ids.get(worker))
-        if loaded.handler is None:
+        handler = loaded.handler
+        if handler is None:
             return Response(f"Not Found: worker {worker!r} has no fetch handler\n", status_code=404), None
-        env = envs.get(worker) or Env({})
+        env = self._view()[1].get(worker, self._empty_env)
+        token = current_worker.set(worker)
         try:
-            result: Any = loaded.handler(request, env, Context(self.background, worker))
+            result: Any = handler(request, env, Context(self.background, worker))
             if inspect.isawaitable(result):
                 result = await result
         except Exception:
             error_id = secrets.token_hex(4)
             logger.exception(
-                "error %s in worker %s on %s %s", error_id, worker, request.method, request.url.path
+                "error %s in worker %s on %s %s", error_id, worker, request.method, request.scope["path"]
             )
             return _error_response(error_id), error_id
+        finally:
+            current_worker.reset(token)
         response = coerce(result)
         if response is None:
             error_id = secrets.token_hex(4)
@@ -97,6 +101,13 @@ class Dispatcher:
             )
             return _error_response(error_id), error_id
         return response, None
+
+
+def _host_header(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"host":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return ""
 
 
 def _unavailable(worker: str, error_id: str | None) -> tuple[StarletteResponse, str | None]:
@@ -118,6 +129,8 @@ def coerce(result: Any) -> StarletteResponse | None:
             return None
     if isinstance(result, str):
         return Response(result, media_type="text/plain")
+    if isinstance(result, FetchResponse):
+        return result.to_response()  # `return await fetch(...)`: pass the fetched response on
     return None
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request as StarletteRequest
 
 from host.config import Config
-from host.runtime.http import Request, Response
+from host.runtime.http import HeadersInit, Request, Response, request_scope
 
 Invoke = Callable[[str, Request], Awaitable[Response]]
 """invoke(worker name, request) -> that worker's Response, in-process."""
@@ -55,7 +54,7 @@ class ServiceBinding:
         request_or_url: StarletteRequest | str,
         *,
         method: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: HeadersInit = None,
         body: bytes | str | None = None,
     ) -> Response:
         """Send a request to the worker `service` and return its Response."""
@@ -64,7 +63,7 @@ class ServiceBinding:
             url = str(source.url)
             method = method or source.method
             if headers is None:
-                headers = dict(source.headers)
+                headers = source.headers.items()
             if body is None:
                 body = await source.body()
         else:
@@ -76,42 +75,9 @@ class ServiceBinding:
         return f"ServiceBinding({self.service!r})"
 
 
-def build_request(url: str, method: str, headers: Mapping[str, str], body: bytes | str | None) -> Request:
+def build_request(url: str, method: str, headers: HeadersInit, body: bytes | str | None) -> Request:
     """A Request for `url` (absolute, or a path taken on http://localhost) that carries `body`."""
-    parts = urlsplit(url if "://" in url else "http://localhost" + ("" if url.startswith("/") else "/") + url)
-    data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-    host = parts.hostname or "localhost"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    raw = [
-        (k.lower().encode("latin-1"), str(v).encode("latin-1"))
-        for k, v in headers.items()
-        if k.lower() not in ("host", "content-length")
-    ]
-    raw.append((b"host", parts.netloc.encode("latin-1")))
-    if data or method.upper() not in ("GET", "HEAD"):
-        raw.append((b"content-length", str(len(data)).encode()))
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": method.upper(),
-        "scheme": parts.scheme or "http",
-        "path": unquote(parts.path or "/"),
-        "raw_path": (parts.path or "/").encode("utf-8"),
-        "query_string": parts.query.encode("latin-1"),
-        "root_path": "",
-        "headers": raw,
-        "server": (host, port),
-        "client": ("127.0.0.1", 0),
-    }
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": data, "more_body": False}
-
+    scope, receive = request_scope(url, method, headers, body)
     return Request(scope, receive)
 
 

@@ -105,7 +105,8 @@ def describe_import_error(exc: BaseException, path: Path) -> str:
         where = f"{display_path(Path(frame.filename))}:{frame.lineno}"
     else:
         where = display_path(path)
-    return f"{where}: {type(exc).__name__}: {exc}"
+    hint = compat.coverage_hint(exc.name) if isinstance(exc, ImportError) and exc.name else None
+    return f"{where}: {type(exc).__name__}: {exc}" + (f" ({hint})" if hint else "")
 
 
 def _inside(file: Path, root: Path) -> bool:
@@ -117,10 +118,11 @@ def _inside(file: Path, root: Path) -> bool:
 
 
 def find_handler(module: ModuleType) -> tuple[Handler | None, str]:
-    """The first of module-level fetch, on_fetch, or class Default with a fetch method."""
+    """The first of module-level fetch, on_fetch, or class Default with a fetch method (a module-level
+    `fetch` that is the imported HTTP client does not count)."""
     for attr in ("fetch", "on_fetch"):
         fn = getattr(module, attr, None)
-        if callable(fn) and not inspect.isclass(fn):
+        if callable(fn) and not inspect.isclass(fn) and not _is_outbound(fn):
             return _positional(fn), attr
     default = getattr(module, "Default", None)
     if inspect.isclass(default) and callable(getattr(default, "fetch", None)):
@@ -128,30 +130,59 @@ def find_handler(module: ModuleType) -> tuple[Handler | None, str]:
     return None, "none"
 
 
-def _positional(fn: Callable[..., Any]) -> Handler:
+def _is_outbound(fn: Any) -> bool:
+    """`from workers import fetch` (or js's) in a class-form worker is the HTTP client, not a handler."""
+    return getattr(fn, "__module__", None) in ("host.runtime.outbound", "host.compat.js")
+
+
+OFFERED = 3  # request, env, ctx
+
+
+def wanted(fn: Callable[..., Any], *, method: bool = False) -> int:
+    """How many of (request, env, ctx) `fn` takes: its positional parameters (all 3 for `*args`, or
+    when the signature cannot be read), less `self` for a method looked up on its class."""
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        return fn
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return OFFERED
+    if method and params:
+        params = params[1:]
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return fn
-    count = sum(1 for p in params if p.kind in kinds)
-    if count >= 3:
+        return OFFERED
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return min(OFFERED, sum(1 for p in params if p.kind in kinds))
+
+
+def _positional(fn: Callable[..., Any]) -> Handler:
+    """handler(request, env, ctx) calling `fn` with as many of them as it takes (decided here, once)."""
+    count = wanted(fn)
+    if count == 3:
         return fn
     if count == 2:
         return lambda request, env, ctx: fn(request, env)
-    return lambda request, env, ctx: fn(request)
+    if count == 1:
+        return lambda request, env, ctx: fn(request)
+    return lambda request, env, ctx: fn()
 
 
-def _class_handler(cls: type) -> Handler:
-    def handler(request: Any, env: Any, ctx: Any) -> Any:
-        instance: Any
-        if issubclass(cls, WorkerEntrypoint):
-            instance = cls(ctx, env)
-        else:
-            instance = cls()
-            instance.ctx, instance.env = ctx, env
-        return instance.fetch(request)
+def _class_handler(cls: type[Any]) -> Handler:
+    """handler(request, env, ctx) making one instance per request (self.env, self.ctx set) and calling
+    its fetch with as many of (request, env, ctx) as it takes."""
+    raw = inspect.getattr_static(cls, "fetch", None)
+    count = wanted(cls.fetch, method=not isinstance(raw, staticmethod | classmethod))
+    entrypoint = issubclass(cls, WorkerEntrypoint)
 
-    return handler
+    def make(env: Any, ctx: Any) -> Any:
+        if entrypoint:
+            return cls(ctx, env)
+        instance = cls()
+        instance.ctx, instance.env = ctx, env
+        return instance
+
+    if count == 0:
+        return lambda request, env, ctx: make(env, ctx).fetch()
+    if count == 1:
+        return lambda request, env, ctx: make(env, ctx).fetch(request)
+    if count == 2:
+        return lambda request, env, ctx: make(env, ctx).fetch(request, env)
+    return lambda request, env, ctx: make(env, ctx).fetch(request, env, ctx)

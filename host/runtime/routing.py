@@ -51,6 +51,7 @@ class RouteTable:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = sorted(routes, key=lambda r: r.specificity, reverse=True)
+        self.by_host = any(r.host for r in self.routes)  # False: the Host header need not be read
 
     @classmethod
     def build(cls, workers: Iterable[tuple[str, Iterable[str]]]) -> RouteTable:
@@ -59,4 +60,9 @@ class RouteTable:
 
     def match(self, host: str, path: str) -> Route | None:
         """The route serving `path` on `host` (the Host header), or None."""
-        return next((r for r in self.routes if r.matches(host, path)), None)
+        for route in self.routes:
+            if route.host and not _host_matches(route.host, host):
+                continue
+            if path.startswith(route.path) if route.prefix else path == route.path:
+                return route
+        return None

@@ -47,3 +47,11 @@ def test_no_route_matches() -> None:
     assert table.match("localhost", "/b") is None
     assert table.match("localhost", "/ab") is None
     assert table.match("other.example", "/x") is None
+
+
+def test_a_table_without_host_patterns_needs_no_host_header() -> None:
+    assert TABLE.by_host
+    plain = RouteTable.build([("a", ["/a", "/a/*"])])
+    assert not plain.by_host
+    route = plain.match("", "/a/b")
+    assert route is not None and route.worker == "a"
