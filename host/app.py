@@ -9,13 +9,13 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from host.admin.routes import admin_mount
 from host.config import Config, load_config
 from host.errors import ConfigError, WaypostError
 from host.runtime.context import BackgroundWork
-from host.runtime.dispatch import Dispatcher
+from host.runtime.dispatch import Dispatcher, HostApp
 from host.runtime.env import Env, build_envs
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
@@ -128,8 +128,7 @@ def create_app(
     routes: list[BaseRoute] = list(extra_routes)
     # ---- admin API (host/admin) is mounted here, before worker dispatch ----
     routes.append(admin_mount(host.service, lambda: host.config, lambda: host.registry.errors))
-    routes.append(Route("/{path:path}", endpoint=host.dispatcher))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = HostApp(routes, host.dispatcher, lifespan)  # worker dispatch comes after `routes`
     app.state.host = host
     return app
 

@@ -6,11 +6,13 @@ import inspect
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.responses import Response as StarletteResponse
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from host.runtime.context import BackgroundWork, Context, current_worker
 from host.runtime.env import Env
@@ -101,6 +103,24 @@ class Dispatcher:
             )
             return _error_response(error_id), error_id
         return response, None
+
+
+class HostApp(Starlette):
+    """The host's Starlette app. A worker request goes straight to the dispatcher: Starlette's router
+    and middleware are for the routes listed before it (the admin API) and the lifespan."""
+
+    def __init__(self, routes: Sequence[BaseRoute], dispatcher: Dispatcher, lifespan: Lifespan[Any]) -> None:
+        super().__init__(routes=[*routes, Route("/{path:path}", endpoint=dispatcher)], lifespan=lifespan)
+        self._before = tuple(routes)
+        self._dispatcher = dispatcher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(r.matches(scope)[0] is not Match.NONE for r in self._before):
+            scope["app"] = self
+            scope["router"] = self.router
+            await self._dispatcher(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _host_header(scope: Scope) -> str:
