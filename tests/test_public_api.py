@@ -28,10 +28,14 @@ def test_host_all_is_pinned() -> None:
 
 def test_workers_compat_all_is_pinned() -> None:
     assert sorted(compat.__all__) == [
+        "FetchResponse",
+        "Headers",
         "Request",
         "Response",
         "WorkerEntrypoint",
         "WorkflowEntrypoint",
+        "fetch",
+        "handler",
         "workflows",
     ]
     assert compat.workflows.__all__ == ["NonRetryableError"]

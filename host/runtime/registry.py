@@ -99,8 +99,7 @@ def _load_checked(config: Config, index: int, worker: WorkerConfig) -> LoadedWor
     for j, wf in enumerate(worker.workflows):
         if wf.script_name is None and not isinstance(getattr(loaded.module, wf.class_name, None), type):
             raise ConfigError(
-                config.file,
-                f"workers[{index}].workflows[{j}].class_name",
+                *config.where(index, f"workflows[{j}].class_name"),
                 f"no class {wf.class_name!r} in {worker.main.name}",
             )
     return loaded
