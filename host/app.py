@@ -59,8 +59,8 @@ class Host:
         defs: dict[str, WorkflowDef] = {}
         for worker in config.workers:
             for wf in worker.workflows:
-                if wf.script_name is not None or self.registry.get(worker.name) is None:
-                    continue  # a class that failed to load: its instances wait for a good reload
+                if wf.script_name is not None:
+                    continue
 
                 def load_class(worker: str = worker.name, cls: str = wf.class_name) -> type:
                     return getattr(self.registry.module(worker), cls)  # type: ignore[no-any-return]
@@ -71,6 +71,8 @@ class Host:
                     env=envs[worker.name],
                     steps_limit=wf.steps_limit,
                     concurrency_limit=wf.concurrency_limit,
+                    # its module failed to load: known (the API lists it), its instances wait
+                    runnable=self.registry.get(worker.name) is not None,
                 )
         return defs
 

@@ -42,6 +42,7 @@ class WorkflowDef:
     env: Any
     steps_limit: int = 10_000
     concurrency_limit: int | None = None
+    runnable: bool = True  # False while its worker's module fails to load: instances wait on disk
 
 
 @dataclass(frozen=True)

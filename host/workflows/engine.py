@@ -82,11 +82,16 @@ class Engine:
 
     def set_workflows(self, definitions: dict[str, WorkflowDef]) -> None:
         """Install the current workflow definitions; new ones are recovered from the store."""
-        added = [name for name in definitions if name not in self.definitions]
+
+        def runs(name: str, table: dict[str, WorkflowDef]) -> bool:
+            return name in table and table[name].runnable
+
+        # new, back after a reload without it, or runnable again: its instances may be due
+        added = [name for name in definitions if runs(name, definitions) and not runs(name, self.definitions)]
         self.definitions = dict(definitions)
         for name, definition in definitions.items():
             self.scheduler.set_limit(name, definition.concurrency_limit)
-        for name in added:  # new, or back after a reload without it: its instances may be due
+        for name in added:
             try:
                 self.store.prepare(name)
                 self._versions[name] = self.store.change_token(name)
@@ -155,8 +160,8 @@ class Engine:
 
     def _start(self, key: Key, controls_only: bool = False) -> None:
         definition = self.definitions.get(key[0])
-        if definition is None or self.stopping:
-            self.scheduler.finished(key, None)  # its worker is gone: the stored entry waits for it
+        if definition is None or not definition.runnable or self.stopping:
+            self.scheduler.finished(key, None)  # its worker is gone or broken: the entry waits for it
             return
         try:
             lease = self.store.open(*key)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.helpers import ServerProcess, make_deployment, wait_for, write_files
 
+WORKFLOW = "jobs"
 CONFIG = """\
 workers:
   - name: jobs
@@ -82,7 +83,12 @@ def test_a_worker_broken_at_start_up_serves_503_and_keeps_its_instances(tmp_path
         r = server.get("/jobs/status")
         assert r.status_code == 503 and r.headers["x-waypost-error-id"] in r.text
         server.wait_for_log(f"error {r.headers['x-waypost-error-id']}: functions/jobs.py:19: RuntimeError")
-        # (the workflow is not defined until its class loads, so the admin API has no `jobs` to list)
+        # the workflow is known while its class cannot load: listed, and its instance readable
+        base = "/client/v4/accounts/local/workflows"
+        listed = server.get(base).json()
+        assert [w["name"] for w in listed["result"]] == [WORKFLOW] and listed["messages"]
+        kept = server.get(f"{base}/{WORKFLOW}/instances/job-1")
+        assert kept.status_code == 200 and kept.json()["result"]["status"] == "waiting"
         write_files(root, {"functions/jobs.py": WAITER})
         # the instance waited out the broken start-up untouched, and goes on on the fixed code
         wait_for(lambda: server.get("/jobs/status").json()["status"] == "waiting", 5)
