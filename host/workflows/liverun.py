@@ -132,16 +132,32 @@ class LiveRun:
         if now >= linger_until and timeout_at > now:
             self.suspended_for = waiting_for
             raise Suspend(timeout_at)
-        await self._wait(min(timeout_at, linger_until), True, waiting_for)
+        # past linger_until (and before the timeout) the caller hibernates: no running in between
+        await self._wait(
+            min(timeout_at, linger_until), True, waiting_for, timeout_at, timeout_at <= linger_until
+        )
 
-    async def _wait(self, deadline: float, for_news: bool, waiting_for: str) -> None:
+    async def _wait(
+        self,
+        deadline: float,
+        for_news: bool,
+        waiting_for: str,
+        wake_at: float | None = None,
+        goes_on: bool = True,
+    ) -> None:
+        """Wait in memory until `deadline` (or news, `for_news`); status waiting until `wake_at`
+        (the deadline by default). `goes_on`: the run goes on at the deadline (else it hibernates
+        then, and stays waiting)."""
         self.slots.waiting(self.lease.workflow, self.lease.instance_id, True)
+        news = False
         try:
             if not self.resting:  # a replay that reached its wait early: the journal says so already
-                await self.set_status(InstanceStatus.WAITING, wake_at=deadline, waiting_for=waiting_for)
+                until = deadline if wake_at is None else wake_at
+                await self.set_status(InstanceStatus.WAITING, wake_at=until, waiting_for=waiting_for)
             while True:
                 self.checkpoint()
                 if for_news and self._new_event:
+                    news = True
                     break
                 remaining = deadline - time.time()
                 if remaining <= 0:
@@ -152,8 +168,9 @@ class LiveRun:
         finally:
             self.slots.waiting(self.lease.workflow, self.lease.instance_id, False)
         self._new_event = False
-        self.resting = False
-        await self.set_status(InstanceStatus.RUNNING)
+        if news or goes_on:
+            self.resting = False
+            await self.set_status(InstanceStatus.RUNNING)
 
     def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
         for index, (name, event) in enumerate(self.events):

@@ -74,3 +74,18 @@ def test_running_workflows_changes_no_interpreter_or_process_setting(tmp_path: P
             flows.wait_status(iid, "complete")
         settings = server.get("/wf/_process").json()
     assert settings == json.loads(fresh.stdout)
+
+
+def test_a_wait_that_hibernates_never_shows_running_in_between(tmp_path: Path) -> None:
+    # the event wait lingers in memory for hibernate_after, then unloads: waiting throughout
+    config = (FLOWS / "config.yaml").read_text().replace("hibernate_after: 0 ", "hibernate_after: 0.3 ")
+    root, marks = flows_deployment(tmp_path, config)
+    with serve_flows(root, marks) as server:
+        flows = Flows(server, root, marks)
+        iid = flows.create([["wait", "w", "go", "1 hour"]])
+        lock = flows.instance_dir(iid) / "journal.jsonl"
+        wait_for(lambda: flows.status(iid)["status"] == "waiting", what="waiting")
+        wait_for(lambda: not locked_by_someone(lock), what="the instance to hibernate")
+        assert _answers(flows, root, iid)["api"] == "waiting"
+    statuses = [e["status"] for e in flows.journal(iid) if e["type"] == "status"]
+    assert statuses[statuses.index("waiting") :] == ["waiting", "waiting"]
