@@ -45,7 +45,12 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
     ) as http:
         created = http.post("/flow/instances", json={"instance_id": "edge-1", "params": {"wait": "go"}})
         assert created.status_code == 201, created.text
-        wait_for(lambda: http.get("/flow/instances/edge-1").json()["result"]["status"] == "waiting", 10)
+
+        def at_its_event_wait() -> bool:  # past the short sleep before it, which is waiting too
+            result = http.get("/flow/instances/edge-1").json()["result"]
+            return result["status"] == "waiting" and any(s["type"] == "waitForEvent" for s in result["steps"])
+
+        wait_for(at_its_event_wait, 10)
         yield http
 
 
