@@ -107,7 +107,7 @@ def error_of(response: Any) -> dict[str, Any]:
         "/client/v4",
         "/client/v4/",
         "/client/v4/zones",
-        "/client/v4/accounts/acct/workflows/",  # a trailing slash is not redirected
+        "/client/v4/accounts/acct/workflows//",  # one trailing slash is the same path; two are not
         "/client/v4/accounts/acct/workflows/flow/instances/x/y/z",
     ],
 )
