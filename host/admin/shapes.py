@@ -166,6 +166,7 @@ def instance_detail(
         "error": status.get("error"),
         "step_count": status.get("step_count", 0),
         "steps": [],
+        "rollback": status.get("rollback"),  # {"outcome": "complete"|"failed", "error"?} after a rollback
     }
     if not simple:
         doc["steps"] = api_steps(build_steps(entries, time.time() if now is None else now), order)

@@ -12,8 +12,20 @@ from typing import Any
 from host.admin.steplog import Step, build_steps
 from host.workflows.status import iso
 
-__all__ = ["api_steps", "build_steps", "display_name", "find_step", "step_result"]
+__all__ = ["REDACTED", "api_steps", "build_steps", "display_name", "find_step", "shown_output", "step_result"]
 _COUNTED = re.compile(r"^(.*)-(\d+)$")
+REDACTED = "[REDACTED]"
+# step.do and an undo (shown as type rollback) have attempts, config and output
+_WITH_ATTEMPTS = ("step", "rollback")
+
+
+def shown_output(step: Step) -> Any:
+    """The step's output as people see it: "[REDACTED]" when its config says `sensitive: "output"`
+    (the journal keeps the real one, for replay)."""
+    config = step.get("config")
+    if isinstance(config, dict) and config.get("sensitive") == "output" and step.get("output") is not None:
+        return REDACTED
+    return step.get("output")
 
 
 # ---- the REST shape -----------------------------------------------------------------------------------
@@ -29,14 +41,14 @@ def _api_step(step: Step) -> dict[str, Any]:
     kind = step["type"]
     if kind == "termination":
         return {"type": "termination", "trigger": step["trigger"]}
-    if kind == "step":
+    if kind in _WITH_ATTEMPTS:
         return {
-            "type": "step",
+            "type": kind,
             "name": display_name(step),
             "start": iso(step["start"]),
             "end": iso(step["end"]),
             "success": step["success"],
-            "output": step["output"],
+            "output": shown_output(step),
             "config": step["config"],
             "attempts": [
                 {"start": iso(a["start"]), "end": iso(a["end"]), "success": a["success"], "error": a["error"]}
@@ -93,9 +105,13 @@ def step_result(step: Step, attempt: int | None, instance_status: str) -> dict[s
             return None
         one = step["attempts"][attempt - 1]
         status = "running" if one["success"] is None else "complete" if one["success"] else "errored"
-        return {"status": status, "error": one["error"], "output": step["output"] if one["success"] else None}
+        return {
+            "status": status,
+            "error": one["error"],
+            "output": shown_output(step) if one["success"] else None,
+        }
     if step["success"] is True:
-        return {"status": "complete", "error": None, "output": step["output"]}
+        return {"status": "complete", "error": None, "output": shown_output(step)}
     if step["success"] is False:
         return {"status": "errored", "error": step["error"], "output": None}
     last = step["attempts"][-1] if step["attempts"] else None

@@ -21,6 +21,7 @@ class StepConfig:
     delay: float = 10.0
     backoff: str = "exponential"
     timeout: float = 600.0
+    sensitive: str | None = None  # "output": the result is shown as "[REDACTED]" outside the journal
 
     def retry_delay(self, retry: int) -> float:
         """Seconds to wait before retry number `retry` (1-based)."""
@@ -32,10 +33,13 @@ class StepConfig:
 
     def as_json(self) -> dict[str, Any]:
         """The config in Cloudflare's shape, delays in milliseconds (a new dict each call)."""
-        return {
+        shaped: dict[str, Any] = {
             "retries": {"limit": self.limit, "delay": int(self.delay * 1000), "backoff": self.backoff},
             "timeout": int(self.timeout * 1000),
         }
+        if self.sensitive is not None:
+            shaped["sensitive"] = self.sensitive
+        return shaped
 
     @cached_property
     def journal_json(self) -> str:
@@ -56,9 +60,14 @@ def resolve_config(config: object) -> StepConfig:
         raise ValueError(
             f"step config must be a dict like {{'retries': {{...}}, 'timeout': ...}}, got {config!r}"
         )
-    unknown = set(config) - {"retries", "timeout"}
+    unknown = set(config) - {"retries", "timeout", "sensitive"}
     if unknown:
-        raise ValueError(f"step config: unknown key {sorted(unknown)[0]!r} (allowed: retries, timeout)")
+        raise ValueError(
+            f"step config: unknown key {sorted(unknown)[0]!r} (allowed: retries, timeout, sensitive)"
+        )
+    sensitive = config.get("sensitive")
+    if sensitive not in (None, "output"):
+        raise ValueError(f"step config: sensitive must be 'output', got {sensitive!r}")
     base = StepConfig()
     limit, delay, backoff, timeout = base.limit, base.delay, base.backoff, base.timeout
     retries = config.get("retries")
@@ -89,4 +98,4 @@ def resolve_config(config: object) -> StepConfig:
         timeout = parse_duration(config["timeout"], what="timeout", number_unit=0.001)
         if timeout <= 0:
             raise ValueError(f"step config: timeout must be more than zero, got {config['timeout']!r}")
-    return StepConfig(limit=limit, delay=delay, backoff=backoff, timeout=timeout)
+    return StepConfig(limit=limit, delay=delay, backoff=backoff, timeout=timeout, sensitive=sensitive)
