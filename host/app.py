@@ -20,6 +20,11 @@ from host.runtime.env import Env, build_envs
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
+from host.schedules.fire import Firing
+from host.schedules.listing import from_config as schedules_from_config
+from host.schedules.records import TickRecords
+from host.schedules.runner import ScheduleRunner
+from host.schedules.runner import running as running_schedules
 from host.store.filestore import FileStore
 from host.workflows.activation import WorkflowDef
 from host.workflows.binding import WorkflowBinding
@@ -42,6 +47,9 @@ class Host:
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
         self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
+        records = TickRecords(hc.data_dir, sync=hc.durability == "fsync")
+        firing = Firing(self.registry, lambda: self.envs, self.background, self.service, records)
+        self.schedules = ScheduleRunner(firing)  # crons and workflow schedules (SPEC 2.1, 3.10)
 
     def load(self, *, strict: bool = False) -> None:
         """Import every worker. A config error (ConfigError) stops start-up; a module that fails to
@@ -54,6 +62,7 @@ class Host:
         routes = RouteTable.build((w.name, w.routes) for w in config.workers)
         self.config, self.envs, self.routes = config, envs, routes
         self.engine.set_workflows(self._workflow_defs(config, envs))
+        self.schedules.set_schedules(schedules_from_config(config))
 
     def _workflow_defs(self, config: Config, envs: Mapping[str, Env]) -> dict[str, WorkflowDef]:
         defs: dict[str, WorkflowDef] = {}
@@ -123,6 +132,7 @@ def create_app(
             if reload:
                 reloader = Reloader(ChangeFilter(config.functions_dir, config.path), host.reload)
                 stack.enter_context(_run_in_background(host.background, reloader))
+            stack.enter_context(running_schedules(host.background, host.schedules))
             app.state.host = host
             yield
             logger.info("shutting down")

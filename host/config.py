@@ -15,6 +15,7 @@ import yaml
 
 from host import wrangler
 from host.errors import ConfigError
+from host.schedules.crons import parse_cron
 from host.workflows.durations import parse_duration
 
 logger = logging.getLogger("waypost")
@@ -39,6 +40,7 @@ class WorkflowConfig:
     script_name: str | None
     steps_limit: int = MAX_STEPS
     concurrency_limit: int | None = None
+    schedules: tuple[str, ...] = ()  # cron expressions: one instance per tick (SPEC 3.10)
 
 
 @dataclass(frozen=True)
@@ -585,11 +587,17 @@ class _Validator:
         if raw is None:
             return ()
         raw = self.mapping(raw, key, ("crons",))
-        crons = self.sequence(raw.get("crons") or [], f"{key}.crons")
-        for j, cron in enumerate(crons):
-            if not self.string(cron, f"{key}.crons[{j}]").strip():
-                raise self.fail(f"{key}.crons[{j}]", "empty cron expression")
-        return tuple(crons)
+        return self.crons(raw.get("crons"), f"{key}.crons")
+
+    def crons(self, raw: Any, key: str) -> tuple[str, ...]:
+        """A list of cron expressions (host.schedules.crons), each checked, kept as written."""
+        items = self.sequence(raw or [], key)
+        for j, cron in enumerate(items):
+            try:
+                parse_cron(self.string(cron, f"{key}[{j}]"))
+            except ValueError as exc:
+                raise self.fail(f"{key}[{j}]", str(exc)) from None
+        return tuple(items)
 
     # -- a worker read from a wrangler file --
 
@@ -699,7 +707,7 @@ class _Validator:
         raw = self.mapping(
             raw,
             key,
-            ("name", "binding", "class_name", "script_name", "limits", "concurrency"),
+            ("name", "binding", "class_name", "script_name", "limits", "concurrency", "schedules"),
             required=("name", "binding", "class_name"),
         )
         steps = MAX_STEPS
@@ -723,6 +731,7 @@ class _Validator:
             script_name=None if script is None else self.name(script, f"{key}.script_name"),
             steps_limit=steps,
             concurrency_limit=concurrency,
+            schedules=self.crons(raw.get("schedules"), f"{key}.schedules"),
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from host.admin.steps import api_steps, build_steps
+from host.schedules.listing import next_ticks, workflow_crons
 from host.workflows.service import WorkflowService
 from host.workflows.status import InstanceStatus, iso
 
@@ -38,6 +39,7 @@ class WorkflowInfo:
     script_name: str = ""
     steps_limit: int | None = None
     concurrency_limit: int | None = None
+    schedules: tuple[str, ...] = ()  # cron expressions (SPEC 3.10)
 
 
 def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
@@ -47,7 +49,12 @@ def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
         for wf in worker.workflows:
             if wf.script_name is None:
                 found[wf.name] = WorkflowInfo(
-                    wf.name, wf.class_name, worker.name, wf.steps_limit, wf.concurrency_limit
+                    wf.name,
+                    wf.class_name,
+                    worker.name,
+                    wf.steps_limit,
+                    wf.concurrency_limit,
+                    workflow_crons(config, wf.name),
                 )
     return found
 
@@ -67,7 +74,7 @@ def workflow_doc(service: WorkflowService, info: WorkflowInfo) -> dict[str, Any]
     docs = service.list_instances(info.name) if stored is not None else []
     created, modified = stored or (time.time(), time.time())
     newest = docs[0].get("created_on") if docs else None
-    return {
+    doc = {
         "id": workflow_id(info.name),
         "name": info.name,
         "class_name": info.class_name,
@@ -77,6 +84,9 @@ def workflow_doc(service: WorkflowService, info: WorkflowInfo) -> dict[str, Any]
         "triggered_on": newest,
         "instances": status_counts(docs),
     }
+    if info.schedules:  # each schedule with its next tick (SPEC 3.10)
+        doc["schedules"] = next_ticks(info.schedules)
+    return doc
 
 
 def version_doc(info: WorkflowInfo, created_on: str) -> dict[str, Any]:
@@ -168,6 +178,8 @@ def instance_detail(
         "steps": [],
         "rollback": status.get("rollback"),  # {"outcome": "complete"|"failed", "error"?} after a rollback
     }
+    if meta.get("schedule") is not None:  # made by a schedule: {"cron", "scheduledTime"}
+        doc["schedule"] = meta["schedule"]
     if not simple:
         doc["steps"] = api_steps(build_steps(entries, time.time() if now is None else now), order)
     return doc

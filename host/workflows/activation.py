@@ -122,6 +122,7 @@ class Activation:
             meta.get("created_on_epoch", time.time()),
             self.lease.instance_id,
             self.lease.workflow,
+            meta.get("schedule"),
         )
         if not live.resting:
             await live.set_status(InstanceStatus.RUNNING)

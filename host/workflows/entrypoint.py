@@ -47,10 +47,15 @@ class WorkflowEvent(dict[str, Any]):
             raise AttributeError(name) from None
 
     @classmethod
-    def build(cls, payload: Any, created: float, instance_id: str, workflow: str) -> WorkflowEvent:
-        return cls(
+    def build(
+        cls, payload: Any, created: float, instance_id: str, workflow: str, schedule: Any = None
+    ) -> WorkflowEvent:
+        event = cls(
             payload=payload,
             timestamp=dt.datetime.fromtimestamp(created, tz=dt.UTC),
             instanceId=instance_id,
             workflowName=workflow,
         )
+        if schedule is not None:  # an instance a schedule made: {"cron", "scheduledTime"}
+            event["schedule"] = schedule
+        return event

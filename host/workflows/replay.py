@@ -123,7 +123,11 @@ async def replay(entries: list[dict[str, Any]], workflow_cls: type, env: Any = N
     host = _ReplayHost(state)
     meta: dict[str, Any] = next((e["instance"] for e in entries if isinstance(e.get("instance"), dict)), {})
     event = WorkflowEvent.build(
-        meta.get("params"), meta.get("created_on_epoch", 0.0), meta.get("id", ""), meta.get("workflow", "")
+        meta.get("params"),
+        meta.get("created_on_epoch", 0.0),
+        meta.get("id", ""),
+        meta.get("workflow", ""),
+        meta.get("schedule"),
     )
     run = start(workflow_cls, env)
     try:

@@ -93,7 +93,13 @@ class WorkflowService:
     # -- create ------------------------------------------------------------------------------------
 
     async def create(
-        self, workflow: str, instance_id: str, params: Any, trigger: str = "api"
+        self,
+        workflow: str,
+        instance_id: str,
+        params: Any,
+        trigger: str = "api",
+        *,
+        schedule: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Store a new queued instance (id and params validated by prepare_create) and start it."""
         self.require(workflow)
@@ -106,6 +112,8 @@ class WorkflowService:
             "created_on_epoch": now,
             "trigger_source": trigger,
         }
+        if schedule is not None:  # made by a schedule (SPEC 3.10): {"cron", "scheduledTime"}
+            meta["schedule"] = schedule
         status = status_document(meta, ReplayState(), now)
         await self.store.create(meta, status)
         self._poke(workflow, instance_id)

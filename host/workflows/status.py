@@ -25,7 +25,7 @@ def iso(epoch: float | None) -> str | None:
 
 def status_document(meta: dict[str, Any], state: ReplayState, now: float | None = None) -> dict[str, Any]:
     """The status.json summary of an instance whose journal folds into `state`."""
-    return {
+    document: dict[str, Any] = {
         "id": meta["id"],
         "workflow": meta["workflow"],
         "status": state.status.value,
@@ -40,6 +40,9 @@ def status_document(meta: dict[str, Any], state: ReplayState, now: float | None 
         "wake_at": state.wake_at,
         "waiting_for": state.waiting_for,
     }
+    if meta.get("schedule") is not None:  # SPEC 3.10: the tick that made it
+        document["schedule"] = meta["schedule"]
+    return document
 
 
 def check_control(action: str, status: InstanceStatus | str, instance_id: str) -> None:

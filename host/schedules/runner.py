@@ -1,0 +1,106 @@
+"""The firing loop: sleeps until the next tick of any schedule, fires what is due. The one place
+that reads the clock (`now`); every timing decision is host.schedules.ticks'."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import anyio
+import anyio.to_thread
+
+from host.runtime.context import BackgroundWork
+from host.schedules.crons import iso
+from host.schedules.fire import Firing
+from host.schedules.ticks import Schedule, due, next_wake, skipped_text, start_point
+
+logger = logging.getLogger("waypost")
+
+Key = tuple[str, str, str]
+
+
+class ScheduleRunner:
+    """Fires every schedule of the current configuration; `set_schedules` swaps them (reload)."""
+
+    def __init__(self, firing: Firing, clock: Callable[[], float] = time.time) -> None:
+        self.firing = firing
+        self._clock = clock
+        self._schedules: dict[Key, Schedule] = {}
+        self._last: dict[Key, float] = {}  # the newest tick handled (fired, or passed over)
+        self._started = False
+        self._changed = anyio.Event()
+
+    def now(self) -> float:
+        return self._clock()
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return list(self._schedules.values())
+
+    def set_schedules(self, schedules: Iterable[Schedule]) -> None:
+        """Use `schedules` from now on. A cron added while running starts at now: no past tick
+        fires for it; one kept keeps its place."""
+        new = {s.key: s for s in schedules}
+        now = self.now()
+        for key, s in new.items():
+            if key not in self._schedules:
+                logger.info("schedule: %s, next tick %s", s.describe(), iso(s.cron.next_after(now)))
+                if self._started:
+                    self._last[key] = now
+        for key, s in self._schedules.items():
+            if key not in new:
+                logger.info("schedule removed: %s", s.describe())
+                self._last.pop(key, None)
+        self._schedules = new
+        self._changed.set()
+
+    async def run(self) -> None:
+        """Fire ticks until cancelled. At start each cron resumes from its newest tick record, so
+        the most recent tick missed while no host ran fires once and older ones are skipped."""
+        now = self.now()
+        for key, s in list(self._schedules.items()):
+            newest = await anyio.to_thread.run_sync(self.firing.records.newest, s)
+            self._last.setdefault(key, start_point(newest, now))
+        self._started = True
+        async with anyio.create_task_group() as group:
+            while True:
+                self._changed = anyio.Event()
+                now = self.now()
+                for key, s in list(self._schedules.items()):
+                    last = self._last.setdefault(key, now)
+                    tick = due(s.cron, last, now)
+                    if tick is None:
+                        continue
+                    self._last[key] = tick.tick
+                    if tick.skipped:
+                        logger.warning(
+                            "%s: %s older tick(s) since %s missed, skipped; firing the most recent, %s",
+                            s.describe(),
+                            skipped_text(tick.skipped),
+                            iso(last),
+                            iso(tick.tick),
+                        )
+                    group.start_soon(self.firing.fire, s, tick)
+                wake = next_wake((s.cron, self._last[k]) for k, s in self._schedules.items())
+                delay = math.inf if wake is None else max(wake - self.now(), 0.001)
+                with anyio.move_on_after(delay):
+                    await self._changed.wait()
+
+
+@contextlib.contextmanager
+def running(background: BackgroundWork, runner: ScheduleRunner) -> Iterator[None]:
+    """Run `runner` in the host's task group until the block ends."""
+    scope = anyio.CancelScope()
+
+    async def run() -> None:
+        with scope:
+            await runner.run()
+
+    background.start_service(run)
+    try:
+        yield
+    finally:
+        scope.cancel()

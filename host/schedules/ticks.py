@@ -1,0 +1,75 @@
+"""The timing decisions of schedules, as pure functions of the time given: which tick is due, how
+many were skipped, where a cron starts at start-up, which tick records to keep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from host.schedules.crons import Cron
+
+SKIP_COUNT_CAP = 10_000  # skipped ticks are counted up to this many (the log says "10000+")
+KEEP_RECORDS = 10  # tick records kept per cron; older ones are pruned
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One cron of one target: a worker's `triggers.crons` entry or a workflow's `schedules` entry."""
+
+    kind: str  # "worker" or "workflow"
+    target: str  # the worker's or the workflow's name
+    cron: Cron
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.target, self.cron.text)
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.target} cron {self.cron.text!r}"
+
+
+@dataclass(frozen=True)
+class Due:
+    """The tick to fire now, and how many older ticks since the last one handled are skipped."""
+
+    tick: float  # epoch seconds
+    skipped: int
+
+    @property
+    def scheduled_ms(self) -> int:
+        return int(self.tick * 1000)
+
+
+def due(cron: Cron, last: float, now: float) -> Due | None:
+    """The most recent tick in (last, now] (None when there is none), with the count of the older
+    ticks in that window: they are passed over, as systemd's Persistent=true does after downtime."""
+    latest = cron.latest_at_or_before(now)
+    if latest is None or latest <= last:
+        return None
+    return Due(latest, cron.count_between(last, latest, SKIP_COUNT_CAP))
+
+
+def start_point(newest_record: float | None, now: float) -> float:
+    """A cron's "last handled" time when the host starts: its newest tick record, so that a tick
+    missed while no host ran fires once now; or `now` when it never fired (no past tick fires)."""
+    return now if newest_record is None else min(newest_record, now)
+
+
+def next_wake(crons: Iterable[tuple[Cron, float]]) -> float | None:
+    """The earliest next tick over (cron, last handled) pairs; None when there are none."""
+    return min((cron.next_after(last) for cron, last in crons), default=None)
+
+
+def to_prune(ticks: Iterable[int], keep: int = KEEP_RECORDS) -> list[int]:
+    """The recorded ticks (epoch seconds) to delete: all but the newest `keep`."""
+    return sorted(ticks, reverse=True)[keep:]
+
+
+def instance_id(cron: Cron, tick: float) -> str:
+    """The id of the workflow instance a schedule creates at `tick` (SPEC 3.10), the same on every
+    host: `cron-<epoch seconds>-<first 8 hex of sha256 of the cron text>`."""
+    return f"cron-{int(tick)}-{cron.key}"
+
+
+def skipped_text(count: int) -> str:
+    return f"{SKIP_COUNT_CAP}+" if count >= SKIP_COUNT_CAP else str(count)
