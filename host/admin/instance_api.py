@@ -42,7 +42,7 @@ class InstanceHandlers:
         info = ctx.workflow(request)
         query = qs.parse_instance_query(request.query_params)
         docs = await ctx.io(lambda: ctx.service.list_instances(info.name, query.status))
-        docs = [d for d in docs if _within(d, query.date_start, query.date_end)]
+        docs = [d for d in docs if qs.created_within(d, query.date_start, query.date_end)]
         if query.direction == "asc":
             docs.reverse()
         total = len(docs)
@@ -103,11 +103,6 @@ class InstanceHandlers:
 
 def _created(doc: dict[str, Any]) -> float:
     return float(doc.get("created_on_epoch") or 0)
-
-
-def _within(doc: dict[str, Any], start: float | None, end: float | None) -> bool:
-    created = _created(doc)
-    return (start is None or created >= start) and (end is None or created <= end)
 
 
 def _after(doc: dict[str, Any], cursor: tuple[float, str], direction: str) -> bool:

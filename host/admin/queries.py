@@ -42,16 +42,33 @@ def _choice(query: Mapping[str, str], key: str, choices: tuple[str, ...], defaul
 
 
 def _time(query: Mapping[str, str], key: str) -> float | None:
-    raw = query.get(key)
+    try:
+        return parse_time(query.get(key), key)
+    except ValueError as exc:
+        raise ApiError("request.invalid", str(exc)) from None
+
+
+def parse_time(raw: str | None, what: str, *, end_of_day: bool = False) -> float | None:
+    """Epoch seconds of an ISO 8601 time (UTC unless it says); None for None or "". A date alone is
+    its first moment, or with `end_of_day` its last (as wrangler's --date-end). ValueError if bad."""
     if raw is None or raw == "":
         return None
     try:
         when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError("request.invalid", f"{key} must be an ISO 8601 time, got {raw!r}") from None
+        raise ValueError(f"{what} must be an ISO 8601 time, got {raw!r}") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
+    if end_of_day and "T" not in raw and " " not in raw.strip():
+        when += dt.timedelta(days=1, microseconds=-1000)
     return when.timestamp()
+
+
+def created_within(doc: Mapping[str, object], start: float | None, end: float | None) -> bool:
+    """Whether a status document's creation time is within [start, end] (None: unbounded)."""
+    raw = doc.get("created_on_epoch")
+    created = float(raw) if isinstance(raw, int | float) else 0.0
+    return (start is None or created >= start) and (end is None or created <= end)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`waypost inspect INSTANCE_DIR`: an instance folder as a readable timeline, read without writing."""
+"""`waypost inspect INSTANCE_DIR` or `waypost inspect NAME ID|latest`: an instance folder as a readable
+timeline, read without writing."""
 
 from __future__ import annotations
 
@@ -8,15 +9,48 @@ from pathlib import Path
 from typing import Any
 
 from host.admin.steplog import build_steps, timeline
+from host.admin.steps import REDACTED
 from host.cli.output import compact, error_text, labelled, print_json, user_errors, when
+from host.cli.target import add_common, load_target, resolve_id
+from host.errors import InstanceNotFound
 from host.store.fileread import read_folder
+
+
+def instance_folder(args: argparse.Namespace) -> Path:
+    """INSTANCE_DIR as given, or the folder of instance ID|latest of workflow NAME in the data
+    directory (found as the `workflows` commands find it)."""
+    if args.id is None:
+        return Path(args.instance_dir)
+    target = load_target(args)
+    info = target.info(args.instance_dir)
+    instance_id = resolve_id(target, info.name, args.id)
+    if not target.service.exists(info.name, instance_id):
+        raise InstanceNotFound(f"instance {instance_id!r} not found in workflow {info.name!r}")
+    return target.data_dir / "workflows" / info.name / "instances" / instance_id
+
+
+def redacted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries with the result of each step whose config says `sensitive: "output"` replaced by
+    "[REDACTED]" (the journal on disk keeps it: replay needs it; people reading it do not)."""
+    hidden: set[tuple[Any, Any]] = set()
+    shown: list[dict[str, Any]] = []
+    for entry in entries:
+        key = (entry.get("name"), entry.get("count") or 1)
+        config = entry.get("config")
+        if entry.get("type") == "step_start" and isinstance(config, dict):
+            if config.get("sensitive") == "output":
+                hidden.add(key)
+        elif "result" in entry and key in hidden and entry.get("result") is not None:
+            entry = entry | {"result": REDACTED}
+        shown.append(entry)
+    return shown
 
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    folder: Path = args.instance_dir
+    folder = instance_folder(args)
     data = read_folder(folder)
-    meta, status, entries = data["instance"], data["status"], data["entries"]
+    meta, status, entries = data["instance"], data["status"], redacted(data["entries"])
     origin = float(
         meta.get("created_on_epoch")
         or status.get("created_on_epoch")
@@ -94,13 +128,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "inspect",
         help="show an instance folder as a readable timeline",
         description="Print an instance's steps, attempts, sleeps, events, durations and "
-        "errors from its folder (read only; works while a host runs it).",
+        "errors from its folder (read only; works while a host runs it). Name the folder, "
+        "or the workflow and the instance id (or latest).",
+        usage="%(prog)s [-h] [--json] [-c PATH] [--data DIR] (INSTANCE_DIR | NAME ID)",
     )
     p.add_argument(
         "instance_dir",
-        metavar="INSTANCE_DIR",
-        type=Path,
-        help="the instance's folder: DATA/workflows/<workflow>/instances/<id>",
+        metavar="INSTANCE_DIR|NAME",
+        help="the instance's folder (DATA/workflows/<workflow>/instances/<id>), or a workflow name",
     )
-    p.add_argument("--json", action="store_true", help="print JSON (with the steps folded per attempt)")
+    p.add_argument("id", metavar="ID", nargs="?", help="with NAME: the instance id, or latest")
+    add_common(p)
     p.set_defaults(handler=run)
