@@ -27,7 +27,10 @@ class Inbox:
     def put(self, kind: str, body: dict[str, Any]) -> str:
         if os.path.islink(self.path):
             raise OSError(errno.ELOOP, "a symlink; refusing to write through it", self.path)
-        os.makedirs(self.path, exist_ok=True)
+        try:
+            os.mkdir(self.path)  # not makedirs: an instance removed meanwhile is not made again
+        except FileExistsError:
+            pass
         suffix = f"control-{body['action']}" if kind == "control" else kind
         name = f"{time.time_ns():020d}-{os.urandom(4).hex()}-{suffix}.json"
         tmp = f"{self.folder}/.{name}.tmp"

@@ -79,6 +79,12 @@ class DueIndex:
             _unlink(self.path / entry_name(due, instance_id))
         self._known.pop(instance_id, None)
 
+    def forget(self, instance_id: str) -> None:
+        """Remove the entries of a final instance (only its signal, unless seen here) without
+        listing the folder."""
+        for due in self._known.pop(instance_id, set()) | {SIGNAL}:
+            _unlink(self.path / entry_name(due, instance_id))
+
     def _entries_of(self, instance_id: str) -> set[float]:
         """Due times of the instance's entries: as last seen here, or listed now if never seen."""
         known = self._known.get(instance_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ import anyio
 import anyio.to_thread
 
 from host.errors import InstanceExists, InstanceNotFound, InstanceUnreadable, StorageFull
-from host.store import fsio
+from host.store import fsio, removal
+from host.store.expiry import ExpiryIndex
 from host.store.fileinbox import Inbox
 from host.store.fileindex import SIGNAL, DueIndex, due_from_status
 from host.store.fsio import read_file, real_dir, write_new
@@ -54,11 +54,19 @@ class FileStore:
         self.sync = GroupSync(self.root, alone=lambda: self.leases <= 1)
         self.writer = Writer()
         self._indexes: dict[str, DueIndex] = {}
+        self._expiries: dict[str, ExpiryIndex] = {}
 
     # -- paths -----------------------------------------------------------------------------------
 
     def folder(self, workflow: str, instance_id: str) -> str:
         return f"{self.root}/workflows/{workflow}/instances/{instance_id}"
+
+    def expiry(self, workflow: str) -> ExpiryIndex:
+        index = self._expiries.get(workflow)
+        if index is None:
+            base = self.root / "workflows" / workflow
+            index = self._expiries[workflow] = ExpiryIndex(base / "expiry", base / "instances", self.durable)
+        return index
 
     def index(self, workflow: str) -> DueIndex:
         index = self._indexes.get(workflow)
@@ -92,7 +100,7 @@ class FileStore:
         parent = os.path.dirname(final)
         if not os.path.isdir(parent):
             os.makedirs(parent, exist_ok=True)
-            _touch_new(f"{os.path.dirname(parent)}/{CREATED}")
+            fsio.touch_new(f"{os.path.dirname(parent)}/{CREATED}")
         exists = InstanceExists(f"instance {instance_id!r} already exists in workflow {workflow!r}")
         if os.path.lexists(final):
             raise exists
@@ -199,6 +207,7 @@ class FileStore:
         except StorageFull:
             raise
         except OSError as exc:
+            self._found(workflow, instance_id)  # removed meanwhile: InstanceNotFound
             raise InstanceUnreadable(f"{folder}/inbox: {exc.strerror or exc}") from None
         self.index(workflow).signal(instance_id)
         return name
@@ -213,22 +222,11 @@ class FileStore:
         for part in (base, base / "instances"):
             if os.path.islink(part):
                 raise OSError(f"{part} is a symlink; folders inside the data directory must be real folders")
-        self._clear_interrupted(base / "instances")
+        removal.clear_interrupted(base / "instances", STALE_CREATE)
+        if removal.finish_removals(base / "instances", self.index(workflow)):
+            log.info("workflow %s: finished removing instances a crash had left half removed", workflow)
         if self.index(workflow).ensure(lambda instance_id: self._due_of(workflow, instance_id)):
             log.info("workflow %s: rebuilt the due index from the instance folders", workflow)
-
-    def _clear_interrupted(self, instances: Path) -> None:
-        try:
-            names = [n for n in os.listdir(instances) if n.startswith(".creating.")]
-        except OSError:
-            return
-        for name in names:
-            path = instances / name
-            try:
-                if time.time() - os.lstat(path).st_mtime > STALE_CREATE:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                pass
 
     def _due_of(self, workflow: str, instance_id: str) -> float | None:
         folder = self.folder(workflow, instance_id)
@@ -263,16 +261,20 @@ class FileStore:
     def due(self, workflow: str) -> list[tuple[float, str]]:
         return self.index(workflow).scan()
 
+    # -- removal (host.store.removal, host.store.expiry) ------------------------------------------
+
+    def delete(self, workflow: str, instance_id: str) -> None:
+        removal.delete(self, workflow, instance_id)
+
+    def sweep(self, workflow: str, now: float) -> list[str]:
+        return removal.sweep(self, workflow, now)
+
+    def expiring(self, workflow: str, until: float) -> list[tuple[float, str]]:
+        return self.expiry(workflow).due(until)
+
     def change_token(self, workflow: str) -> int:
         return self.index(workflow).version()
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.writer.close)
         self.sync.close()
-
-
-def _touch_new(path: str) -> None:
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | fsio.NOFOLLOW, 0o644))
-    except FileExistsError:
-        pass

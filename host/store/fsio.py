@@ -118,6 +118,14 @@ def write_atomic(path: str, data: bytes, sync: bool = False) -> None:
         raise
 
 
+def touch_new(path: str) -> None:
+    """Make an empty file at `path` unless something is there."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644))
+    except FileExistsError:
+        pass
+
+
 def fsync_path(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY | NOFOLLOW)
     try:

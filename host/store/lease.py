@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from host.errors import InstanceNotFound, InstanceUnreadable
 from host.store import fsio
+from host.store.expiry import ExpiryIndex, epoch_of
 from host.store.fileinbox import Inbox
 from host.store.fileindex import DueIndex
 from host.store.groupsync import GroupSync
@@ -45,6 +46,8 @@ class Home(Protocol):
     def folder(self, workflow: str, instance_id: str) -> str: ...
 
     def index(self, workflow: str) -> DueIndex: ...
+
+    def expiry(self, workflow: str) -> ExpiryIndex: ...
 
     def inbox(self, workflow: str, instance_id: str) -> Inbox: ...
 
@@ -94,6 +97,7 @@ class FileLease:
         self._fd, self._end, self._unlock = fd, end, unlock
         self._held: list[bytes] = []  # lines kept to go with the next append (hold)
         self._timer: asyncio.TimerHandle | None = None
+        self._expiry: float | None = None  # the expiry entry written by this lease
         store.leases += 1
         self._inbox = store.inbox(workflow, instance_id)
 
@@ -145,6 +149,11 @@ class FileLease:
 
     def write_status(self, document: dict[str, Any]) -> None:
         self._store.writer.status(f"{self._folder}/status.json", document)
+        expiry = epoch_of(document.get("expires_at"))
+        if expiry is not None and expiry != self._expiry:  # final, with a retention (SPEC 3.11)
+            self._expiry = expiry
+            index, target = self._store.expiry(self.workflow), f"{self._folder}/instance.json"
+            self._store.writer.call(lambda: index.add(self.instance_id, expiry, target))
 
     def inbox(self) -> list[InboxItem]:
         return self._inbox.items()
@@ -204,6 +213,8 @@ def open_lease(store: Home, workflow: str, instance_id: str, folder: str) -> Fil
         os.close(fd)
         return None
     try:
+        if not still_there(path, fd):  # removed (host.store.removal) between the open and the lock
+            raise InstanceNotFound(f"instance {instance_id!r} not found in workflow {workflow!r}")
         data = fsio.read_all(fd)
         entries: list[dict[str, Any]] = []
         good = 0
@@ -225,6 +236,13 @@ def open_lease(store: Home, workflow: str, instance_id: str, folder: str) -> Fil
         text = jsonenc.document(meta).encode()
         store.writer.call(lambda: fsio.write_atomic(f"{folder}/instance.json", text))
     return FileLease(store, workflow, instance_id, fd, good, unlock, meta, entries, damage)
+
+
+def still_there(path: str, fd: int) -> bool:
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _unreadable(

@@ -51,6 +51,11 @@ class InstanceHandle:
             raise ValueError("send_event needs an event type: send_event(type='...', payload=...)")
         await self._service.send_event(self.workflow, self.id, type, payload)
 
+    async def delete(self) -> None:
+        """Remove the instance now; it must have ended (complete, errored or terminated): a
+        running one is an InvalidTransition saying to terminate it first."""
+        await self._service.delete(self.workflow, self.id)
+
 
 class WorkflowBinding:
     """`env.MY_WORKFLOW`: create and look up instances of one workflow."""
@@ -68,14 +73,17 @@ class WorkflowBinding:
         *,
         id: str | None = None,  # noqa: A002
         params: Any = None,
+        retention: Any = None,
     ) -> InstanceHandle:
-        """Create an instance: `create(id="order-42", params={...})`; both optional."""
+        """Create an instance: `create(id="order-42", params={...})`; all optional. `retention`:
+        {"success_retention": "7 days", "error_retention": "30 days"} (a number is milliseconds)."""
         if options is not None:
             if not isinstance(options, dict):
-                raise ValueError("create() takes id= and params= (or one dict with 'id' and 'params')")
+                raise ValueError("create() takes id=, params= and retention= (or one dict with those keys)")
             id, params = options.get("id", id), options.get("params", params)
+            retention = options.get("retention", retention)
         instance_id, params = prepare_create(id, params)
-        await self._service.create(self.workflow, instance_id, params, trigger="binding")
+        await self._service.create(self.workflow, instance_id, params, trigger="binding", retention=retention)
         return InstanceHandle(self._service, self.workflow, instance_id)
 
     async def create_batch(self, items: list[dict[str, Any]]) -> list[InstanceHandle]:

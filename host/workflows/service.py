@@ -23,6 +23,7 @@ from host.workflows.ids import (
     check_name,
     new_instance_id,
 )
+from host.workflows.retention import Retention, parse_retention
 from host.workflows.status import check_control, check_event_allowed, iso, status_document
 from host.workflows.store import InstanceStore
 
@@ -69,8 +70,10 @@ class WorkflowService:
         engine: Engine | None = None,
         store: InstanceStore | None = None,
         known: Callable[[], set[str]] | None = None,
+        retention_default: Callable[[str], Retention | None] | None = None,
     ) -> None:
         self.engine = engine
+        self._retention_default = retention_default  # workflow -> its config.yaml retention
         chosen = engine.store if engine is not None else store
         if chosen is None:
             raise ValueError("WorkflowService needs an engine or a store")
@@ -99,10 +102,17 @@ class WorkflowService:
         params: Any,
         trigger: str = "api",
         *,
+        retention: Any = None,
         schedule: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Store a new queued instance (id and params validated by prepare_create) and start it."""
+        """Store a new queued instance (id and params validated by prepare_create) and start it.
+
+        `retention` (SPEC 3.11): {"success_retention", "error_retention"}, each a duration or a
+        number of milliseconds (ValueError naming the key); None takes the workflow's default."""
         self.require(workflow)
+        kept = parse_retention(retention)
+        if kept is None and retention is None and self._retention_default is not None:
+            kept = self._retention_default(workflow)
         now = time.time()
         meta = {
             "id": instance_id,
@@ -112,6 +122,8 @@ class WorkflowService:
             "created_on_epoch": now,
             "trigger_source": trigger,
         }
+        if kept is not None:
+            meta["retention"] = kept
         if schedule is not None:  # made by a schedule (SPEC 3.10): {"cron", "scheduledTime"}
             meta["schedule"] = schedule
         status = status_document(meta, ReplayState(), now)
@@ -155,6 +167,15 @@ class WorkflowService:
         body = {"type": event_type, "payload": payload, "timestamp": iso(time.time())}
         await anyio.to_thread.run_sync(self.store.put_inbox, workflow, instance_id, "event", body)
         self._poke(workflow, instance_id)
+
+    # -- delete ----------------------------------------------------------------------------------------
+
+    async def delete(self, workflow: str, instance_id: str) -> None:
+        """Remove a final instance now, all of its folder at once (SPEC 3.11). InvalidTransition
+        (409) if it has not ended ("terminate it first"), InstanceNotFound if there is none."""
+        self.require(workflow)
+        check_instance_id(instance_id)
+        await anyio.to_thread.run_sync(self.store.delete, workflow, instance_id)
 
     # -- reading ---------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from host.errors import InvalidTransition
 from host.workflows.entries import ReplayState
+from host.workflows.retention import expires_at
 from host.workflows.statuses import ACTIONS, FINAL, FINAL_VALUES, InstanceStatus
 
 __all__ = ["ACTIONS", "FINAL", "FINAL_VALUES", "InstanceStatus", "decide", "iso", "status_document"]
@@ -40,6 +41,9 @@ def status_document(meta: dict[str, Any], state: ReplayState, now: float | None 
         "wake_at": state.wake_at,
         "waiting_for": state.waiting_for,
     }
+    if meta.get("retention") is not None:  # SPEC 3.11: when a final instance will be removed
+        document["retention"] = meta["retention"]
+        document["expires_at"] = iso(expires_at(meta, state.status.value, state.ended_at))
     if meta.get("schedule") is not None:  # SPEC 3.10: the tick that made it
         document["schedule"] = meta["schedule"]
     return document

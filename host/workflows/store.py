@@ -52,7 +52,10 @@ class Lease(Protocol):
     def write_status(self, document: dict[str, Any]) -> None:
         """Queue a status.json rewrite on the store's writer: writes land in order, the newest queued
         document wins, readers see a whole document. Not durable (status.json is rebuilt from the
-        journal when missing or damaged)."""
+        journal when missing or damaged). A final status of an instance with a retention (SPEC
+        3.11) also records its expiry in the expiry index, before a later release() drops its due
+        entry (durable once the writer reaches it), so a crash between the two leaves the
+        instance due, and the next host writes its final status, and its expiry, again."""
 
     def inbox(self) -> list[InboxItem]:
         """The requests in inbox/, oldest first (unreadable ones are skipped)."""
@@ -112,7 +115,8 @@ class InstanceStore(Protocol):
 
     def prepare(self, workflow: str) -> None:
         """Make the workflow ready to run here: rebuild its due index if it is missing, clear what
-        interrupted creates left. Bad instance folders are logged and skipped."""
+        interrupted creates left, finish removals a crash cut short. Bad instance folders are
+        logged and skipped."""
 
     def unindexed(self, workflow: str) -> list[tuple[float, str]]:
         """Due instances the due index misses (left by a crash of an older version, or a folder
@@ -122,6 +126,25 @@ class InstanceStore(Protocol):
     def due(self, workflow: str) -> list[tuple[float, str]]:
         """(due time, instance id) of every instance that needs a host: queued, running, waiting, or
         signalled (due 0) because something arrived in its inbox."""
+
+    def delete(self, workflow: str, instance_id: str) -> None:
+        """Remove a final instance now (blocking; call it from a thread). Atomic: the folder is
+        renamed out of the instances in one step (readers see the whole instance or none; what
+        the rename left is finished by prepare() or sweep() after a crash), then removed, its due
+        and expiry entries with it; durable when this returns. It holds the instance's lock
+        throughout: an instance another holder has for more than a moment is InvalidTransition,
+        as is one that has not ended ("terminate it first"); InstanceNotFound if there is none."""
+
+    def sweep(self, workflow: str, now: float) -> list[str]:
+        """Remove the instances whose retention ended by `now` (epoch seconds), each as delete()
+        does, found through the expiry index: it reads the entries due by `now` and the instances
+        they name, never every instance (unless the index is missing: then it is rebuilt once
+        from the instance folders). Instances another holder has are left for the next sweep;
+        entries whose instance is gone, restarted or kept longer are dropped or moved. Blocking;
+        returns the ids removed."""
+
+    def expiring(self, workflow: str, until: float) -> list[tuple[float, str]]:
+        """(expiry time, instance id) of the expiry index's entries due by `until`, soonest first."""
 
     def change_token(self, workflow: str) -> int:
         """A value that changes whenever due() would change (another process signalled)."""
