@@ -16,6 +16,7 @@ import yaml
 from host import wrangler
 from host.errors import ConfigError
 from host.schedules.crons import parse_cron
+from host.storage import settings as storage
 from host.workflows.durations import parse_duration
 
 logger = logging.getLogger("waypost")
@@ -27,7 +28,8 @@ FUNCTIONS_DIR = "functions"
 MAX_STEPS = 10_000
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 CONFIG_YAML = "config.yaml"
-WORKER_KEYS = ("name", "main", "routes", "vars", "services", "workflows", "triggers", "wrangler")
+_OWN_KEYS = ("name", "main", "routes", "vars", "services", "workflows", "triggers", "wrangler")
+WORKER_KEYS: tuple[str, ...] = _OWN_KEYS + storage.STORAGE_KEYS  # + kv_namespaces, d1_databases, r2_buckets
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class WorkerConfig:
     dropin: bool = False
     crons: tuple[str, ...] = ()  # triggers.crons, kept as written (running them is SPEC 2.1)
     wrangler: Path | None = None  # the wrangler file this worker was read from, if any
+    # storage bindings on files (SPEC 2.2; host.storage)
+    kv_namespaces: tuple[storage.KVNamespaceConfig, ...] = ()
+    d1_databases: tuple[storage.D1DatabaseConfig, ...] = ()
+    r2_buckets: tuple[storage.R2BucketConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -581,6 +587,7 @@ class _Validator:
             services=services,
             workflows=workflows,
             crons=self.triggers(raw.get("triggers"), _join(key, "triggers")),
+            **storage.parse_storage(raw, key, self, used),
         )
 
     def triggers(self, raw: Any, key: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import json5
 from dotenv import dotenv_values
 
 from host.errors import ConfigError
+from host.storage.settings import STORAGE_KEYS
 
 # wrangler's own search order in a folder (workers-utils findWranglerConfig)
 FILE_NAMES = ("wrangler.json", "wrangler.jsonc", "wrangler.toml")
@@ -23,7 +24,7 @@ SUFFIXES = (".json", ".jsonc", ".toml")
 DEV_VARS = ".dev.vars"
 
 # the keys a worker is made of, in a wrangler file as in a config.yaml worker
-USED = ("name", "main", "vars", "workflows", "services", "triggers", "secrets")
+USED = ("name", "main", "vars", "workflows", "services", "triggers", "secrets") + STORAGE_KEYS
 
 # Accepted and ignored: deployment, bundling, runtime-version and dashboard settings that mean
 # nothing to one host running the Python files as they are. `route`/`routes` in a wrangler file are
@@ -115,12 +116,8 @@ UNSUPPORTED: Mapping[str, str] = {
     "worker_loaders": "Worker Loaders",
 }
 
-# planned (SPEC 2.2), not built yet
-NOT_YET: Mapping[str, str] = {
-    "kv_namespaces": "KV namespaces",
-    "d1_databases": "D1 databases",
-    "r2_buckets": "R2 buckets",
-}
+# planned, not built yet (a key here is an error saying so)
+NOT_YET: Mapping[str, str] = {}
 
 # keys inside one `workflows` / `services` entry: ignored, or not supported
 ENTRY_IGNORED = frozenset({"remote", "environment"})

@@ -15,7 +15,14 @@ from host.cli.output import fail
 from host.errors import WaypostError
 
 # One line per sub-command module; each defines add_parser(subparsers) and sets handler=...
-COMMANDS = ("host.cli.serve", "host.cli.workflows", "host.cli.inspect", "host.cli.kv", "host.cli.d1", "host.cli.r2")
+COMMANDS = (
+    "host.cli.serve",
+    "host.cli.workflows",
+    "host.cli.inspect",
+    "host.cli.kv",
+    "host.cli.d1",
+    "host.cli.r2",
+)
 
 
 class _Parser(argparse.ArgumentParser):

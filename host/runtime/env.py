@@ -9,6 +9,7 @@ from starlette.requests import Request as StarletteRequest
 
 from host.config import Config
 from host.runtime.http import HeadersInit, Request, Response, request_scope
+from host.storage.bindings import storage_bindings
 
 Invoke = Callable[[str, Request], Awaitable[Response]]
 """invoke(worker name, request) -> that worker's Response, in-process."""
@@ -82,7 +83,8 @@ def build_request(url: str, method: str, headers: HeadersInit, body: bytes | str
 
 
 def build_envs(config: Config, invoke: Invoke, workflow_binding: Callable[[str], Any]) -> dict[str, Env]:
-    """One Env per worker: its vars, a ServiceBinding per service, a workflow binding per workflow."""
+    """One Env per worker: its vars, a ServiceBinding per service, a workflow binding per workflow,
+    and its KV, D1 and R2 bindings on files under the data directory."""
     envs: dict[str, Env] = {}
     for worker in config.workers:
         bindings: dict[str, Any] = dict(worker.vars)
@@ -90,5 +92,6 @@ def build_envs(config: Config, invoke: Invoke, workflow_binding: Callable[[str],
             bindings[svc.binding] = ServiceBinding(svc.service, invoke)
         for wf in worker.workflows:
             bindings[wf.binding] = workflow_binding(wf.name)
+        bindings.update(storage_bindings(worker, config.host.data_dir))
         envs[worker.name] = Env(bindings)
     return envs

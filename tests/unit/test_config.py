@@ -144,8 +144,8 @@ ERRORS = [
         "config.yaml: workers[0].durable_objects: not supported: Waypost has no Durable Objects",
     ),
     (
-        A + ", kv_namespaces: [{binding: KV, id: x}]}\n",
-        "config.yaml: workers[0].kv_namespaces: not supported yet",
+        A + ", kv_namespaces: [{binding: KV, id: 'a/b'}]}\n",
+        "config.yaml: workers[0].kv_namespaces[0].id: 'a/b' is not valid here",
     ),
     (A + ", triggers: {crons: '* * * * *'}}\n", "config.yaml: workers[0].triggers.crons: expected a list"),
 ]

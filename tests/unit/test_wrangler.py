@@ -171,12 +171,15 @@ ERRORS = [
         "queues: not supported: Waypost has no Queues",
     ),
     (BASE + '"assets": {"directory": "public"}}', "assets: not supported: Waypost has no static assets"),
+    (BASE + '"kv_namespaces": [{"id": "x"}]}', "kv_namespaces[0].binding: required"),
     (
-        BASE + '"kv_namespaces": [{"binding": "KV", "id": "x"}]}',
-        "kv_namespaces: not supported yet: Waypost has no KV namespaces yet",
+        BASE + '"d1_databases": [{"binding": "DB", "database_name": "../x"}]}',
+        "d1_databases[0].database_name: '../x' is not valid here",
     ),
-    (BASE + '"d1_databases": [{"binding": "DB"}]}', "d1_databases: not supported yet"),
-    (BASE + '"r2_buckets": [{"binding": "B"}]}', "r2_buckets: not supported yet"),
+    (
+        BASE + '"r2_buckets": [{"binding": "B", "jurisdiction": "eu", "colour": 1}]}',
+        "r2_buckets[0].colour: unknown key",
+    ),
     (
         BASE + '"services": [{"binding": "S", "service": "a", "entrypoint": "Admin"}]}',
         "services[0].entrypoint: not supported: Waypost has no named entrypoints",

@@ -1,0 +1,122 @@
+"""D1's statement semantics on a sqlite3 connection: one statement's result (rows, meta), a batch in
+one transaction, a script of several statements. Synchronous; the binding runs it on a thread."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from host.errors import WaypostError
+from host.storage.shapes import Record, StorageInputError
+from host.storage.sqlitefile import SQLiteFile, transaction
+
+Value = None | int | float | str | bytes
+
+
+class D1Error(WaypostError):
+    """An SQL statement failed; the message is SQLite's own."""
+
+    code = "d1.error"
+
+
+def check_value(value: Any, index: int) -> Value:
+    """A value bind() accepts: None, bool (as 0/1), int, float, str, bytes-like."""
+    if value is None or isinstance(value, int | float | str):
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            raise StorageInputError(f"D1 bind: value {index + 1} does not fit SQLite's 64-bit integers")
+        return int(value) if isinstance(value, bool) else value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise StorageInputError(
+        f"D1 bind: value {index + 1} must be None, a number, a str or bytes, got {type(value).__name__}"
+    )
+
+
+def run_one(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str) -> Record:
+    """Execute one statement; its D1 result: results (rows as Records), success, meta."""
+    start = time.perf_counter()
+    try:
+        cursor = conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description or ()]
+        rows = [Record(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    except sqlite3.Error as exc:
+        raise D1Error(str(exc)) from None
+    except OverflowError as exc:
+        raise StorageInputError(f"D1: {exc}") from None
+    changes = max(cursor.rowcount, 0) if cursor.description is None or _writes(sql) else 0
+    return Record(results=rows, success=True, meta=_meta(start, changes, cursor.lastrowid, len(rows), path))
+
+
+def raw_rows(result: Record, column_names: bool) -> list[list[Any]]:
+    rows: list[Record] = result["results"]
+    lists = [list(r.values()) for r in rows]
+    return [list(rows[0].keys()), *lists] if column_names and rows else lists
+
+
+def run_batch(
+    conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Value]]], path: str
+) -> list[Record]:
+    """Every statement in one transaction: all results, or D1Error and nothing changed."""
+    return transaction(conn, lambda c: [run_one(c, sql, params, path) for sql, params in statements])
+
+
+def run_script(conn: sqlite3.Connection, sql: str) -> Record:
+    """exec(): several statements separated by semicolons, each committed; {count, duration}."""
+    start = time.perf_counter()
+    statements = split_statements(sql)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except sqlite3.Error as exc:
+        raise D1Error(str(exc)) from None
+    return Record(count=len(statements), duration=(time.perf_counter() - start) * 1000)
+
+
+def split_statements(sql: str) -> list[str]:
+    """`sql` cut into complete statements (semicolons inside strings and comments do not cut)."""
+    statements, buffer = [], ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _has_code(buffer):
+                statements.append(buffer.strip())
+            buffer = ""
+    if _has_code(buffer.removesuffix(";")):
+        statements.append(buffer.removesuffix(";").strip())
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return bool("".join(lines).replace(";", "").strip())
+
+
+def _writes(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    return head in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
+
+
+def _meta(start: float, changes: int, last_row_id: int | None, rows: int, path: str) -> Record:
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    return Record(
+        duration=(time.perf_counter() - start) * 1000,
+        changes=changes,
+        last_row_id=last_row_id or 0,
+        changed_db=changes > 0,
+        rows_read=rows,
+        rows_written=changes,
+        size_after=size,
+        served_by="waypost",
+    )
+
+
+def open_database(path: Path) -> SQLiteFile:
+    """The database file (made on first use): WAL, synchronous=FULL, foreign keys on as in D1."""
+    return SQLiteFile(path, lambda c: c.execute("PRAGMA foreign_keys=ON"))

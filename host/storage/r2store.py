@@ -1,0 +1,136 @@
+"""One R2 bucket on disk, data/r2/<bucket>/: each object is a data file with a JSON file beside it.
+
+A key is any string up to 1,024 bytes, so file names come from its SHA-256, never from the key
+itself: `<h[:2]>/<h>.json` holds the key (round-tripped exactly) and the metadata, and names the
+data file `<h>.<version>.bin`. No key can reach outside the bucket's folder. A put writes and fsyncs
+the new data under a fresh name, then (holding the bucket's lock file, flock) replaces the JSON
+atomically and removes the old data: readers see the old object or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from host.store.fsio import fsync_path, open_file, read_all, write_atomic, write_new
+
+LOCK_FILE = ".lock"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class R2Store:
+    """The bucket folder; every method is synchronous and durable when it returns."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _paths(self, key: str) -> tuple[Path, str]:
+        h = key_hash(key)
+        return self.folder / h[:2], h
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        """The object's metadata document, or None."""
+        shard, h = self._paths(key)
+        try:
+            doc: dict[str, Any] = json.loads(_read(shard / f"{h}.json"))
+        except FileNotFoundError:
+            return None
+        return doc if doc.get("key") == key else None
+
+    def get(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        """(metadata, data) of the object as one version, or None."""
+        shard, _ = self._paths(key)
+        for _attempt in range(5):  # the data went between reading the JSON and opening it: retry
+            doc = self.head(key)
+            if doc is None:
+                return None
+            try:
+                return doc, _read(shard / doc["data"])
+            except FileNotFoundError:
+                continue
+        raise OSError(f"R2: object {key!r} kept changing while being read")
+
+    def put(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
+        """Store `data` with metadata `doc` (which names the data file, doc["data"])."""
+        shard, h = self._paths(key)
+        new_shard = not shard.is_dir()
+        shard.mkdir(parents=True, exist_ok=True)
+        tmp = shard / f".{doc['data']}.{os.getpid()}.tmp"
+        write_new(str(tmp), data, sync=True)
+        try:
+            with self._locked():
+                old = self.head(key)
+                os.replace(tmp, shard / doc["data"])
+                write_atomic(str(shard / f"{h}.json"), _encode(doc), sync=True)
+                fsync_path(shard)
+                if new_shard:
+                    fsync_path(self.folder)
+                if old is not None and old["data"] != doc["data"]:
+                    _remove(shard / old["data"])
+        finally:
+            _remove(tmp)
+
+    def delete(self, keys: list[str]) -> None:
+        with self._locked():
+            for key in keys:
+                old = self.head(key)
+                if old is None:
+                    continue
+                shard, h = self._paths(key)
+                _remove(shard / f"{h}.json")
+                fsync_path(shard)
+                _remove(shard / old["data"])
+                with contextlib.suppress(OSError):
+                    shard.rmdir()  # only when empty: no folder per deleted key is left behind
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        """Every object's metadata document, in no particular order."""
+        try:
+            shards = sorted(os.scandir(self.folder), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for shard in shards:
+            if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(shard.path):
+                if entry.name.endswith(".json") and not entry.name.startswith("."):
+                    try:
+                        yield json.loads(_read(Path(entry.path)))
+                    except (FileNotFoundError, ValueError):
+                        continue  # deleted while listing, or not ours
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = open_file(str(self.folder / LOCK_FILE), os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _read(path: Path) -> bytes:
+    fd = open_file(str(path), os.O_RDONLY)
+    try:
+        return read_all(fd)
+    finally:
+        os.close(fd)
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
