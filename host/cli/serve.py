@@ -23,6 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--strict", action="store_true", help="a worker module that fails to import stops start-up"
     )
+    p.add_argument(
+        "--test-scheduled",
+        action="store_true",
+        help="add /__scheduled?cron=... and /cdn-cgi/handler/scheduled?cron=..., calling scheduled handlers",
+    )
     p.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
     p.set_defaults(handler=run)
 
@@ -31,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     # imported here so `waypost --help` stays fast
     from host.app import create_app
     from host.config import find_config, load_config
+    from host.schedules.testroutes import scheduled_test_routes
     from host.server import serve
 
     setup_logging(args.log_level)
@@ -39,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         path = find_config(Path("."))
     overrides = {"listen": args.listen, "data_dir": args.data}
     config = load_config(path, overrides={k: v for k, v in overrides.items() if v})
-    app = create_app(config, reload=not args.no_reload, strict=args.strict)
+    extra = scheduled_test_routes() if args.test_scheduled else []
+    app = create_app(config, reload=not args.no_reload, strict=args.strict, extra_routes=extra)
     serve(app, config.host.listen, log_level=args.log_level)
     return 0

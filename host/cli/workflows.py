@@ -12,6 +12,7 @@ from host.admin import shapes
 from host.cli import check, control, instances
 from host.cli.output import labelled, print_json, table, user_errors, when
 from host.cli.target import add_common, add_paging, load_target, page, parse_json_arg
+from host.schedules.listing import describe_lines
 from host.workflows.service import prepare_create
 
 # ---- commands -------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
                 ("Version", limits["id"]),
                 ("Steps limit", limits.get("limits", {}).get("steps")),
                 ("Concurrency", limits.get("concurrency", {}).get("limit")),
+                ("Schedules", describe_lines(doc.get("schedules") or [])),
                 ("Last triggered", when(doc["triggered_on"]) or "never"),
                 ("Instances", sum(doc["instances"].values())),
                 ("By status", _counts(doc["instances"])),

@@ -42,7 +42,7 @@ def next_ticks(crons: Iterable[str], now: float | None = None) -> list[dict[str,
 
 
 def describe_lines(schedules: list[dict[str, Any]]) -> str | None:
-    """`workflows describe`'s Schedules row: one `cron (next tick ...)` per line; None if none."""
+    """`workflows describe`'s Schedules row: `cron (next tick ...)`, "; " between; None if none."""
     if not schedules:
         return None
-    return "\n".join(f"{s['cron']}  (next tick {s['next_tick']})" for s in schedules)
+    return "; ".join(f"{s['cron']} (next tick {s['next_tick']})" for s in schedules)
