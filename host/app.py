@@ -42,14 +42,26 @@ class Host:
         self.registry = Registry()
         self.background = BackgroundWork()
         hc = config.host
-        self.engine = Engine(FileStore(hc.data_dir, hc.durability), hibernate_after=hc.hibernate_after)
-        self.service = WorkflowService(self.engine)
+        self.engine = Engine(
+            FileStore(hc.data_dir, hc.durability),
+            hibernate_after=hc.hibernate_after,
+            sweep_interval=hc.sweep_interval,
+        )
+        self.service = WorkflowService(self.engine, retention_default=self._retention_default)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
         self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
         records = TickRecords(hc.data_dir, sync=hc.durability == "fsync")
         firing = Firing(self.registry, lambda: self.envs, self.background, self.service, records)
         self.schedules = ScheduleRunner(firing)  # crons and workflow schedules (SPEC 2.1, 3.10)
+
+    def _retention_default(self, workflow: str) -> dict[str, float] | None:
+        """The workflow's `retention` in the configuration served now (SPEC 3.11)."""
+        for worker in self.config.workers:
+            for wf in worker.workflows:
+                if wf.name == workflow and wf.script_name is None:
+                    return wf.retention
+        return None
 
     def load(self, *, strict: bool = False) -> None:
         """Import every worker. A config error (ConfigError) stops start-up; a module that fails to

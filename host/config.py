@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from host import wrangler
+from host.config_retention import SWEEP_INTERVAL, sweep_interval, workflow_retention
 from host.errors import ConfigError
 from host.schedules.crons import parse_cron
 from host.storage import settings as storage
@@ -42,6 +43,7 @@ class WorkflowConfig:
     script_name: str | None
     steps_limit: int = MAX_STEPS
     concurrency_limit: int | None = None
+    retention: dict[str, float] | None = None  # default instance retention, seconds (SPEC 3.11)
     schedules: tuple[str, ...] = ()  # cron expressions: one instance per tick (SPEC 3.10)
 
 
@@ -82,6 +84,7 @@ class HostConfig:
     durability: str = "fsync"
     hibernate_after: float = 1.0
     max_body: int = DEFAULT_MAX_BODY
+    sweep_interval: float = SWEEP_INTERVAL  # how often expired instances are looked for
 
 
 @dataclass(frozen=True)
@@ -487,10 +490,23 @@ class _Validator:
         except ValueError as exc:
             raise self.fail(key, str(exc).removeprefix("duration: ")) from None
 
+    def host_sweep_interval(self, value: Any, key: str) -> float:
+        return sweep_interval(value, key, self.fail)
+
     def host(self, raw: Any) -> HostConfig:
         key = "host"
         raw = self.mapping(
-            raw, key, ("listen", "data_dir", "account_id", "durability", "hibernate_after", "max_body")
+            raw,
+            key,
+            (
+                "listen",
+                "data_dir",
+                "account_id",
+                "durability",
+                "hibernate_after",
+                "max_body",
+                "sweep_interval",
+            ),
         )
         settings: dict[str, Any] = {"data_dir": self.root / "data"}
         for k, value in raw.items():
@@ -714,7 +730,16 @@ class _Validator:
         raw = self.mapping(
             raw,
             key,
-            ("name", "binding", "class_name", "script_name", "limits", "concurrency", "schedules"),
+            (
+                "name",
+                "binding",
+                "class_name",
+                "script_name",
+                "limits",
+                "concurrency",
+                "schedules",
+                "retention",
+            ),
             required=("name", "binding", "class_name"),
         )
         steps = MAX_STEPS
@@ -738,6 +763,7 @@ class _Validator:
             script_name=None if script is None else self.name(script, f"{key}.script_name"),
             steps_limit=steps,
             concurrency_limit=concurrency,
+            retention=workflow_retention(raw.get("retention"), f"{key}.retention", self.fail),
             schedules=self.crons(raw.get("schedules"), f"{key}.schedules"),
         )
 

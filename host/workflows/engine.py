@@ -19,6 +19,7 @@ from host.errors import InstanceNotFound, InstanceUnreadable, StoreUnavailable, 
 from host.workflows.activation import Activation, Outcome, WorkflowDef
 from host.workflows.scheduler import Key, Scheduler
 from host.workflows.store import InstanceStore
+from host.workflows.sweeper import Sweeper
 
 log = logging.getLogger("waypost.workflows")
 
@@ -51,8 +52,10 @@ class Engine:
         hibernate_after: float = 1.0,
         poll_interval: float = 0.5,
         max_active: int | None = None,
+        sweep_interval: float = 30.0,
     ) -> None:
         self.store = store
+        self.sweeper = Sweeper(store, sweep_interval)  # removes expired instances (SPEC 3.11)
         self.hibernate_after = hibernate_after
         self.poll_interval = poll_interval
         self.definitions: dict[str, WorkflowDef] = {}
@@ -66,7 +69,11 @@ class Engine:
         self.stopping = False
 
     async def __aenter__(self) -> Engine:
-        self._loops = [asyncio.create_task(self._schedule_loop()), asyncio.create_task(self._poll_loop())]
+        self._loops = [
+            asyncio.create_task(self._schedule_loop()),
+            asyncio.create_task(self._poll_loop()),
+            asyncio.create_task(self.sweeper.run()),
+        ]
         return self
 
     async def __aexit__(

@@ -1,0 +1,267 @@
+"""Retention and delete (SPEC 3.11) through a real host: instances go when their retention says,
+not before; delete removes final instances only; a kill -9 mid-removal leaves nothing half read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import ServerProcess, make_deployment, run_cli, wait_for
+
+WORKER = '''
+from workers import Response, WorkflowEntrypoint
+
+
+class Flow(WorkflowEntrypoint):
+    """params: {"wait": true} waits for a "go" event; {"fail": true} ends errored."""
+
+    async def run(self, event, step):
+        params = event.payload or {}
+        if params.get("wait"):
+            await step.wait_for_event("hold", "go", timeout="1 hour")
+        if params.get("fail"):
+            raise ValueError("failed on purpose")
+        return await step.do("work", lambda: "done")
+
+
+async def fetch(request, env):
+    parts = request.url.path.strip("/").split("/")[1:]
+    binding = env[parts[0]]
+    body = await request.json() if await request.body() else {}
+    try:
+        if request.method == "POST" and len(parts) == 1:
+            options = {key: body.get(key) for key in ("id", "params", "retention")}
+            made = await binding.create(**options)
+            return {"id": made.id}
+        instance = await binding.get(parts[1])
+        if request.method == "DELETE":
+            await instance.delete()
+            return {"deleted": instance.id}
+        return await instance.status()
+    except Exception as exc:
+        return Response.json({"error": type(exc).__name__, "message": str(exc)}, status=400)
+'''
+
+CONFIG = """
+host:
+  data_dir: data
+  hibernate_after: 0
+  sweep_interval: 0.1 seconds
+workers:
+  - name: keep
+    main: functions/keep.py
+    routes: ["/keep", "/keep/*"]
+    workflows:
+      - {name: flow, binding: FLOW, class_name: Flow}
+      - name: kept
+        binding: KEPT
+        class_name: Flow
+        retention: {success_retention: 1 second, error_retention: 2 seconds}
+"""
+
+API = "/client/v4/accounts/local/workflows"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root = make_deployment(tmp_path_factory.mktemp("retention"), {"functions/keep.py": WORKER}, CONFIG)
+    with ServerProcess(root, extra_args=("--no-reload",)) as server:
+        yield server
+
+
+def create(server: ServerProcess, binding: str = "FLOW", **body: Any) -> str:
+    response = server.post(f"/keep/{binding}", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+def status(server: ServerProcess, instance_id: str, binding: str = "FLOW") -> dict[str, Any]:
+    return server.get(f"/keep/{binding}/{instance_id}").json()  # type: ignore[no-any-return]
+
+
+def folder(server: ServerProcess, instance_id: str, workflow: str = "flow") -> Path:
+    return server.root / "data" / "workflows" / workflow / "instances" / instance_id
+
+
+def finished(server: ServerProcess, instance_id: str, *states: str, binding: str = "FLOW") -> dict[str, Any]:
+    return wait_for(
+        lambda: doc if (doc := status(server, instance_id, binding)).get("status") in states else None,
+        10.0,
+        what=f"{instance_id} to be {'/'.join(states)}",
+    )
+
+
+def status_json(server: ServerProcess, instance_id: str, workflow: str = "flow") -> dict[str, Any]:
+    return json.loads((folder(server, instance_id, workflow) / "status.json").read_text())  # type: ignore[no-any-return]
+
+
+def expiry_of(server: ServerProcess, instance_id: str, workflow: str = "flow") -> float:
+    """expires_at of a final instance's status.json (epoch seconds)."""
+    text = wait_for(lambda: status_json(server, instance_id, workflow).get("expires_at"), 5.0, what="expiry")
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def gone_everywhere(server: ServerProcess, instance_id: str, binding: str, workflow: str) -> None:
+    assert not folder(server, instance_id, workflow).exists()
+    assert status(server, instance_id, binding)["error"] == "InstanceNotFound"
+    assert server.get(f"{API}/{workflow}/instances/{instance_id}").status_code == 404
+    listed = server.get(f"{API}/{workflow}/instances", params={"per_page": 100}).json()["result"]
+    assert instance_id not in {doc["id"] for doc in listed}
+
+
+def test_an_instance_goes_when_its_retention_ends_and_not_before(host: ServerProcess) -> None:
+    short = create(host, params={}, retention={"success_retention": "1 second"})
+    in_ms = create(host, params={}, retention={"success_retention": 1500})  # a number is milliseconds
+    forever = create(host, params={})
+    for instance_id in (short, in_ms, forever):
+        finished(host, instance_id, "complete")
+    assert folder(host, short).is_dir()  # right after it completed
+    expiry = expiry_of(host, short)
+    doc = status_json(host, short)
+    assert doc["retention"] == {"success_retention": 1.0}
+    assert status_json(host, in_ms)["retention"] == {"success_retention": 1.5}
+    assert "expires_at" not in status_json(host, forever)
+
+    early: list[float] = []  # (wait_for takes an exception as "not yet": collect, assert after)
+
+    def gone() -> bool:
+        looked = time.time()
+        exists = folder(host, short).is_dir()
+        if not exists and looked < expiry:
+            early.append(expiry - looked)
+        return not exists
+
+    wait_for(gone, 10.0, interval=0.01, what="the expired instance to be removed")
+    assert early == [], f"removed {early[0]:.3f} s before its retention ended"
+    gone_everywhere(host, short, "FLOW", "flow")
+    wait_for(lambda: not folder(host, in_ms).exists(), 10.0, what="the 1500 ms instance to go")
+    assert folder(host, forever).is_dir()
+    assert status(host, forever)["status"] == "complete"  # no retention: kept
+
+
+def test_the_workflow_default_applies_by_final_status(host: ServerProcess) -> None:
+    ok = create(host, "KEPT", params={})
+    failed = create(host, "KEPT", params={"fail": True})
+    own = create(host, "KEPT", params={}, retention={"success_retention": "1 hour"})
+    finished(host, ok, "complete", binding="KEPT")
+    finished(host, failed, "errored", binding="KEPT")
+    finished(host, own, "complete", binding="KEPT")
+    assert status_json(host, ok, "kept")["retention"] == {"success_retention": 1.0, "error_retention": 2.0}
+    assert expiry_of(host, failed, "kept") - expiry_of(host, ok, "kept") > 0.5  # 2 s against 1 s
+    wait_for(lambda: not folder(host, ok, "kept").exists(), 10.0, what="the complete one to go")
+    wait_for(lambda: not folder(host, failed, "kept").exists(), 10.0, what="the errored one to go")
+    gone_everywhere(host, failed, "KEPT", "kept")
+    assert folder(host, own, "kept").is_dir()  # its own retention, not the default
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_delete_removes_a_final_instance_and_refuses_a_running_one(host: ServerProcess) -> None:
+    waiting = create(host, params={"wait": True})
+    finished(host, waiting, "waiting")
+    before = _tree(folder(host, waiting))
+    refused = host.request("DELETE", f"/keep/FLOW/{waiting}").json()
+    assert refused["error"] == "InvalidTransition" and "terminate it first" in refused["message"]
+    admin = host.request("DELETE", f"{API}/flow/instances/{waiting}")
+    assert admin.status_code == 409, admin.text
+    assert "terminate it first" in admin.text
+    assert _tree(folder(host, waiting)) == before  # nothing changed
+    assert status(host, waiting)["status"] == "waiting"
+
+    done = create(host, params={})
+    finished(host, done, "complete")
+    assert host.request("DELETE", f"/keep/FLOW/{done}").json() == {"deleted": done}
+    gone_everywhere(host, done, "FLOW", "flow")
+    missing = host.request("DELETE", f"/keep/FLOW/{done}").json()
+    assert missing["error"] == "InstanceNotFound"
+
+
+def test_bad_retention_is_an_error_naming_the_key_and_creates_nothing(host: ServerProcess) -> None:
+    for retention, words in (
+        ({"success_retention": "11 years"}, "10 years"),
+        ({"error_retention": "soon"}, "error_retention"),
+        ({"keep": "1 day"}, "keep"),
+    ):
+        response = host.post("/keep/FLOW", json={"id": "bad-one", "params": {}, "retention": retention})
+        assert response.status_code == 400 and words in response.json()["message"], response.text
+        assert not folder(host, "bad-one").exists()
+
+
+# ---- kill -9 ----------------------------------------------------------------------------------------
+
+
+def _serve(root: Path) -> ServerProcess:
+    return ServerProcess(root, extra_args=("--no-reload",)).start()
+
+
+def _whole_listing(server: ServerProcess, workflow: str) -> set[str]:
+    """Every listed instance reads whole; no temporary folder shows as one."""
+    listed = server.get(f"{API}/{workflow}/instances", params={"per_page": 100}).json()["result"]
+    ids = {doc["id"] for doc in listed}
+    assert not any(i.startswith(".") for i in ids), ids
+    for instance_id in ids:
+        doc = server.get(f"{API}/{workflow}/instances/{instance_id}")
+        assert doc.status_code in (200, 404), doc.text  # 404: removed since the listing
+    return ids
+
+
+def test_a_removal_cut_short_is_finished_at_the_next_start(tmp_path: Path) -> None:
+    root = make_deployment(tmp_path, {"functions/keep.py": WORKER}, CONFIG)
+    server = _serve(root)
+    try:
+        ids = [create(server, params={}, retention={"success_retention": "1 hour"}) for _ in range(3)]
+        for instance_id in ids:
+            finished(server, instance_id, "complete")
+    finally:
+        server.kill()
+    # what a kill -9 between the rename and the end of the rmtree leaves
+    instances = root / "data" / "workflows" / "flow" / "instances"
+    tomb = instances / f".deleting.{ids[0]}.4242.0badc0de"
+    os.rename(instances / ids[0], tomb)
+    (tomb / "journal.jsonl").unlink()
+    server = _serve(root)
+    try:
+        assert _whole_listing(server, "flow") == set(ids[1:])
+        assert server.get(f"{API}/flow/instances/{ids[0]}").status_code == 404
+        wait_for(lambda: not tomb.exists(), 10.0, what="the half-removed folder to be finished")
+        cli = run_cli(["workflows", "instances", "list", "flow", "--json"], cwd=root)
+        assert cli.returncode == 0, cli.stderr
+        assert {doc["id"] for doc in json.loads(cli.stdout)} == set(ids[1:])
+    finally:
+        server.stop()
+
+
+def test_kill_during_a_retention_sweep_then_every_expired_instance_goes(tmp_path: Path) -> None:
+    root = make_deployment(tmp_path, {"functions/keep.py": WORKER}, CONFIG)
+    server = _serve(root)
+    count = 40
+    try:
+        kept = create(server, params={})
+        ids = [create(server, params={}, retention={"success_retention": "1 second"}) for _ in range(count)]
+        for instance_id in ids:
+            finished(server, instance_id, "complete")
+        first = min(expiry_of(server, i) for i in ids)
+        wait_for(lambda: time.time() >= first, 10.0, what="the first expiry")
+        time.sleep(random.uniform(0.0, 0.3))  # the kill's random moment in the sweeps (not a wait)
+    finally:
+        server.kill()
+    instances = root / "data" / "workflows" / "flow" / "instances"
+    left = {name for name in os.listdir(instances)}
+    server = _serve(root)
+    try:
+        listed = _whole_listing(server, "flow")
+        assert kept in listed and listed <= {kept, *ids} and listed <= left
+        wait_for(lambda: os.listdir(instances) == [kept], 10.0, what="every expired instance to go")
+        assert status(server, kept)["status"] == "complete"
+    finally:
+        server.stop()
