@@ -22,6 +22,7 @@ from host.workflows.entries import replay_state
 from host.workflows.entrypoint import WorkflowEvent, start
 from host.workflows.ids import encode_json
 from host.workflows.liverun import LiveRun, Slots
+from host.workflows.modifiers import Modifiers
 from host.workflows.status import FINAL, InstanceStatus
 from host.workflows.step import WorkflowStep
 from host.workflows.stepcall import describe_error
@@ -43,6 +44,7 @@ class WorkflowDef:
     steps_limit: int = 10_000
     concurrency_limit: int | None = None
     runnable: bool = True  # False while its worker's module fails to load: instances wait on disk
+    modifiers: Modifiers | None = None  # a test's modifications (host.testing); None when served
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Activation:
     ) -> None:
         self.lease, self.definition = lease, definition
         self.controls_only = controls_only
+        if definition.modifiers is not None:
+            hibernate_after = definition.modifiers.hibernate(hibernate_after)
         self.live = LiveRun(lease, definition.steps_limit, hibernate_after, slots)
         self._news = anyio.Event()  # set by notify(): something new in inbox/
 
@@ -132,7 +136,7 @@ class Activation:
             watchers.start_soon(self._watch)
             with anyio.CancelScope() as live.scope:
                 try:
-                    outcome = ("complete", await run(event, WorkflowStep(live)))
+                    outcome = ("complete", await run(event, WorkflowStep(live, self.definition.modifiers)))
                 except Suspend as signal:
                     outcome = ("suspend", signal.wake_at)
                 except Evicted:

@@ -21,6 +21,7 @@ from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
 from host.workflows.entries import ReplayState, StepKey, StepRecord
 from host.workflows.ids import check_event_type, check_step_name, encode_json
 from host.workflows.jsonenc import untag
+from host.workflows.modifiers import Modifiers
 from host.workflows.retry import StepConfig, resolve_config
 from host.workflows.stepcall import DecoratedStep, StepContext, call, describe_error, rebuild_error
 
@@ -66,8 +67,9 @@ _JSON_SCALARS = frozenset({type(None), bool, int, float, str})
 class WorkflowStep:
     """The `step` argument of run()."""
 
-    def __init__(self, host: StepHost) -> None:
+    def __init__(self, host: StepHost, modifiers: Modifiers | None = None) -> None:
         self._host = host
+        self._mods = modifiers  # a test's modifications (host.testing); None when served
         self._counts: dict[str, int] = {}
         self.decorated: dict[str, DecoratedStep] = {}  # by function name, for implicit dependencies
 
@@ -153,6 +155,8 @@ class WorkflowStep:
                 host.checkpoint()
                 raise rebuild_error(error)
             retry_at = time.time() + cfg.retry_delay(attempt)
+            if self._mods is not None:
+                retry_at = self._mods.retry_at(retry_at)
             await host.record(
                 {
                     "type": "step_fail",
@@ -182,6 +186,8 @@ class WorkflowStep:
         def context() -> StepContext:  # made only for a callback that takes one
             return StepContext(key[0], key[1], attempt, cfg.as_json())
 
+        if self._mods is not None:
+            callback = self._mods.stand_in(key[0], key[1], attempt, cfg.timeout, callback)
         host.steps_in_flight += 1
         try:
             limit = asyncio.timeout(cfg.timeout)
@@ -246,6 +252,8 @@ class WorkflowStep:
             host.begin_step()
             host.checkpoint()
             until = wake_at(time.time())
+            if self._mods is not None:
+                until = self._mods.sleep_until(name, key[1], until)
             await host.record({"type": "sleep", "name": name, "count": key[1], "until": until})
         else:
             until = record.until or 0.0
@@ -268,6 +276,8 @@ class WorkflowStep:
             host.begin_step()
             host.checkpoint()
             timeout_at = time.time() + seconds
+            if self._mods is not None:
+                timeout_at = self._mods.timeout_at(name, key[1], timeout_at)
             entry = {"type": "wait", "name": name, "count": key[1], "event_type": event_type}
             await host.record({**entry, "timeout_at": timeout_at})
         else:
