@@ -25,7 +25,8 @@ from host.errors import InstanceExists, InstanceNotFound, InstanceUnreadable, St
 from host.store import fsio, removal
 from host.store.expiry import ExpiryIndex
 from host.store.fileinbox import Inbox
-from host.store.fileindex import SIGNAL, DueIndex, due_from_status
+from host.store.fileindex import SIGNAL, DueIndex, due_from_status, parse_entry
+from host.store.filelist import Catalog
 from host.store.fsio import read_file, real_dir, write_new
 from host.store.groupsync import GroupSync
 from host.store.lease import FileLease, open_lease, read_meta
@@ -55,6 +56,7 @@ class FileStore:
         self.writer = Writer()
         self._indexes: dict[str, DueIndex] = {}
         self._expiries: dict[str, ExpiryIndex] = {}
+        self.catalog = Catalog(f"{self.root}/workflows", self.read_status, self._due_ids)
 
     # -- paths -----------------------------------------------------------------------------------
 
@@ -180,6 +182,22 @@ class FileStore:
             except (OSError, ValueError, LookupError):
                 continue
         return found
+
+    def listing(
+        self, workflow: str, status: str | None, search: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        return self.catalog.page(workflow, status, search, offset, limit)
+
+    def status_counts(self, workflow: str) -> dict[str, int]:
+        return self.catalog.counts(workflow)
+
+    def _due_ids(self, workflow: str) -> set[str]:
+        # its own listing: DueIndex.scan() also updates what the index knows, which is the engine's
+        try:
+            names = os.listdir(self.index(workflow).path)
+        except FileNotFoundError:
+            return set()
+        return {parsed[1] for name in names if (parsed := parse_entry(name)) is not None}
 
     def workflows(self) -> list[str]:
         root = self.root / "workflows"

@@ -197,6 +197,17 @@ class WorkflowService:
         docs.sort(key=lambda d: (d.get("created_on_epoch") or 0, str(d.get("id"))), reverse=True)
         return docs
 
+    def page(
+        self, workflow: str, status: str | None = None, search: str = "", offset: int = 0, limit: int = 25
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of status documents, newest first (the dashboard's list), and whether more follow;
+        reads only what the page needs, not every instance."""
+        return self.store.listing(self.require(workflow), status, search, offset, limit)
+
+    def status_counts(self, workflow: str) -> dict[str, int]:
+        """How many instances of the workflow are in each status."""
+        return self.store.status_counts(self.require(workflow))
+
     def journal(self, workflow: str, instance_id: str) -> tuple[list[dict[str, Any]], list[str]]:
         """The instance's journal entries and one message per unreadable line."""
         return self.store.read_journal(self.require(workflow), check_instance_id(instance_id))

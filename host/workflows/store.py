@@ -99,6 +99,16 @@ class InstanceStore(Protocol):
     def statuses(self, workflow: str) -> list[dict[str, Any]]:
         """The status document of every instance of `workflow` (unreadable ones are left out)."""
 
+    def listing(
+        self, workflow: str, status: str | None, search: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of status documents, newest first: up to `limit` after skipping `offset`, of the
+        instances whose status is `status` (None: any) and whose id contains `search` (any case);
+        and whether more follow. Reads only what the page needs (host.store.filelist)."""
+
+    def status_counts(self, workflow: str) -> dict[str, int]:
+        """How many instances of `workflow` are in each status (final ones counted from a cache)."""
+
     def workflows(self) -> list[str]:
         """Workflows that have stored instances."""
 
