@@ -35,8 +35,10 @@ class Dispatcher:
         registry: Registry,
         background: BackgroundWork,
         view: Callable[[], tuple[RouteTable, Mapping[str, Env]]],
+        on_request: Callable[[str, int, float], None] | None = None,
     ) -> None:
         self.registry = registry
+        self.on_request = on_request  # (worker, status, seconds) of each answered request: metrics
         self.background = background
         self._view = view  # the current route table and envs; replaced together on reload
         self._empty_env = Env({})
@@ -54,6 +56,8 @@ class Dispatcher:
             worker = route.worker
             response, error_id = await self.call(worker, Request(scope, receive))
         await response(scope, receive, send)
+        if self.on_request is not None:
+            self.on_request(worker, response.status_code, time.perf_counter() - started)
         if request_log.isEnabledFor(logging.INFO):
             ms = (time.perf_counter() - started) * 1000
             suffix = f" error={error_id}" if error_id else ""

@@ -12,13 +12,14 @@ import contextlib
 import logging
 import time
 from types import TracebackType
+from typing import Protocol
 
 import anyio.to_thread
 
 from host.errors import InstanceNotFound, InstanceUnreadable, StoreUnavailable, WorkflowNotFound
 from host.workflows.activation import Activation, Outcome, WorkflowDef
 from host.workflows.scheduler import Key, Scheduler
-from host.workflows.store import InstanceStore
+from host.workflows.store import InstanceStore, Lease
 from host.workflows.sweeper import Sweeper
 
 log = logging.getLogger("waypost.workflows")
@@ -27,6 +28,12 @@ RETRY_HELD_AFTER = 1.0  # seconds before trying again an instance another proces
 RETRY_FAILED_AFTER = 5.0  # seconds before trying again an instance the engine failed to run
 
 __all__ = ["Engine", "WorkflowDef"]
+
+
+class Observer(Protocol):
+    """Watches the instances the engine runs (host.metrics.Metrics): given each lease first."""
+
+    def observe(self, lease: Lease) -> Lease: ...
 
 
 def default_max_loaded() -> int:
@@ -52,10 +59,12 @@ class Engine:
         hibernate_after: float = 1.0,
         poll_interval: float = 0.5,
         max_active: int | None = None,
+        observer: Observer | None = None,
         sweep_interval: float = 30.0,
     ) -> None:
         self.store = store
         self.sweeper = Sweeper(store, sweep_interval)  # removes expired instances (SPEC 3.11)
+        self.observer = observer  # host.metrics.Metrics: sees each lease an activation gets
         self.hibernate_after = hibernate_after
         self.poll_interval = poll_interval
         self.definitions: dict[str, WorkflowDef] = {}
@@ -122,6 +131,11 @@ class Engine:
             log.warning("workflow %s: %d instance(s) were missing from the due index", workflow, len(found))
             self._take_due(workflow, found, since=None)
 
+    @property
+    def loaded(self) -> int:
+        """How many instances are loaded (running or waiting in memory) now."""
+        return len(self._active)
+
     def require(self, workflow: str) -> WorkflowDef:
         try:
             return self.definitions[workflow]
@@ -187,6 +201,8 @@ class Engine:
         if lease is None:
             self.scheduler.finished(key, retry, requeue=controls_only and retry is not None)
             return
+        if self.observer is not None:
+            lease = self.observer.observe(lease)
         activation = Activation(lease, definition, self.hibernate_after, self, controls_only)
         self._active[key] = activation
         task = asyncio.create_task(self._run(key, activation))
