@@ -11,14 +11,14 @@ exit status is 1 when any instance diverges or cannot be read, so a deploy scrip
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from host.cli.output import print_json, user_errors
-from host.config import Config, find_config, load_config
+from host.config import Config, display_path, find_config, load_config
 from host.errors import WaypostError
 from host.runtime.env import Env, build_envs
 from host.runtime.http import Request, Response
@@ -96,7 +96,12 @@ def _text(item: Checked) -> str:
     assert item.result is not None
     if item.result.ok:
         return f"{head} ok ({item.result.replayed} recorded step(s) replayed)"
-    lines = str(item.result.divergence).splitlines()
+    div = item.result.divergence
+    assert div is not None
+    if div.where is not None:  # the code's file as the user typed it: relative to here when under it
+        file, _, line = div.where.rpartition(":")
+        div = replace(div, where=f"{display_path(Path(file))}:{line}")
+    lines = str(div).splitlines()
     return "\n".join([f"{head} diverges at {lines[0].rstrip(':')}", *("  " + line for line in lines[1:])])
 
 
