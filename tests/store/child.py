@@ -56,6 +56,9 @@ async def _loop(job: dict[str, Any], progress: Progress) -> None:
         progress.say("ok")
         await store.aclose()
         return
+    if mode in ("delete", "sweep"):
+        await _remove(store, job, progress, stop)
+        return
     lease = store.open(wf, target) if mode in ("append", "write_status", "reset", "too_big") else None
     if mode in ("append", "write_status", "reset", "too_big"):
         assert lease is not None, "the target instance is locked"
@@ -102,6 +105,22 @@ async def _loop(job: dict[str, Any], progress: Progress) -> None:
             progress.say(f"released {n}")
         else:
             raise ValueError(f"unknown mode {mode!r}")
+
+
+async def _remove(store: Any, job: dict[str, Any], progress: Progress, stop: float) -> None:
+    """Remove the job's (final, expired) instances one by one (delete) or all at once (sweep),
+    saying "removed <id>" as each returns; then idle until killed."""
+    wf = job["workflow"]
+    progress.say("started")
+    if job["mode"] == "delete":
+        for instance_id in job["instances"]:
+            store.delete(wf, instance_id)
+            progress.say(f"removed {instance_id}")
+    else:
+        for instance_id in store.sweep(wf, job["now"]):
+            progress.say(f"removed {instance_id}")
+    while time.monotonic() < stop:
+        time.sleep(0.01)
 
 
 def _too_big(lease: Any, job: dict[str, Any], progress: Progress) -> None:

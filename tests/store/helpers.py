@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from host.workflows.entries import ReplayState
+from host.workflows.entries import ReplayState, replay_state
 from host.workflows.status import iso, status_document
 from host.workflows.store import InstanceStore, Lease
 
@@ -112,3 +112,26 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
             path = os.path.join(base, name)
             found[os.path.relpath(path, root)] = Path(path).read_bytes()
     return found
+
+
+async def create_final(
+    store: InstanceStore,
+    instance_id: str,
+    retention: dict[str, float] | None,
+    ended: float,
+    status: str = "complete",
+    workflow: str = WF,
+) -> None:
+    """Create an instance that ended in `status` at `ended`, with `retention` (seconds), as the
+    engine leaves one: its final status journaled and written, then released."""
+    meta = make_meta(instance_id, workflow)
+    if retention is not None:
+        meta["retention"] = retention
+    await store.create(meta, queued_status(meta))
+    lease = store.open(workflow, instance_id)
+    assert lease is not None
+    entry = status_entry(status, t=ended, **({"output": 1} if status == "complete" else {}))
+    lease.append(dict(entry))
+    await lease.flush()
+    lease.write_status(status_document(meta, replay_state([*lease.entries, entry])))
+    await lease.release(None, set())
