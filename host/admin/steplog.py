@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from host.text import compact, duration, error_text, when
@@ -46,7 +47,7 @@ def build_steps(entries: list[Entry], now: float) -> list[Step]:
 def _new_step(kind: str, entry: Entry) -> Step:
     base: Step = {"type": kind, "name": entry.get("name"), "count": int(entry.get("count") or 1)}
     base.update(start=entry.get("t"), end=None)
-    if kind == "step":
+    if kind in ("step", "rollback"):
         base.update(attempts=[], success=None, output=None, error=None, config=StepConfig().as_json())
     elif kind == "waitForEvent":
         base.update(finished=False, event_type=None, output=None, error=None, timeout_at=None, event=None)
@@ -72,8 +73,8 @@ def _open_attempt(step: Step, t: float | None) -> dict[str, Any]:
     return _attempt(step, t)
 
 
-def _log_start(log: StepLog, entry: Entry) -> None:
-    step = log.get("step", entry)
+def _log_start(log: StepLog, entry: Entry, kind: str = "step") -> None:
+    step = log.get(kind, entry)
     attempts = step["attempts"]
     if attempts and attempts[-1]["end"] is None and attempts[-1]["success"] is None:
         attempts[-1].update(success=False, error=_INTERRUPTED)
@@ -82,22 +83,22 @@ def _log_start(log: StepLog, entry: Entry) -> None:
         step["config"] = entry["config"]
 
 
-def _log_fail(log: StepLog, entry: Entry) -> None:
-    step = log.get("step", entry)
+def _log_fail(log: StepLog, entry: Entry, kind: str = "step") -> None:
+    step = log.get(kind, entry)
     _open_attempt(step, entry.get("t")).update(
         end=entry.get("t"), success=False, error=entry.get("error"), retry_at=entry.get("retry_at")
     )
 
 
-def _log_error(log: StepLog, entry: Entry) -> None:
-    step = log.get("step", entry)
+def _log_error(log: StepLog, entry: Entry, kind: str = "step") -> None:
+    step = log.get(kind, entry)
     t = entry.get("t")
     _open_attempt(step, t).update(end=t, success=False, error=entry.get("error"))
     step.update(end=t, success=False, error=entry.get("error"))
 
 
-def _log_done(log: StepLog, entry: Entry) -> None:
-    step = log.get("step", entry)
+def _log_done(log: StepLog, entry: Entry, kind: str = "step") -> None:
+    step = log.get(kind, entry)
     t = entry.get("t")
     _open_attempt(step, t).update(end=t, success=True)
     step.update(end=t, success=True, output=entry.get("result"))
@@ -146,6 +147,13 @@ STEP_LOG: dict[str, Callable[[StepLog, Entry], None]] = {
     "wait": _log_wait,
     "event": _log_event,
     "wait_timeout": _log_timeout,
+    # an undo is a step of its own, shown as type "rollback" (Cloudflare's InstanceGetResponse)
+    "undo_start": partial(_log_start, kind="rollback"),
+    "undo_fail": partial(_log_fail, kind="rollback"),
+    "undo_done": partial(_log_done, kind="rollback"),
+    "undo_error": partial(_log_error, kind="rollback"),
+    "rollback_start": _log_nothing,
+    "rollback_end": _log_nothing,
 }
 
 
@@ -167,8 +175,10 @@ def timeline(entries: list[Entry], origin: float) -> list[dict[str, Any]]:
     for entry in entries:
         t = float(entry.get("t") or origin)
         key = (str(entry.get("name")), int(entry.get("count") or 1))
-        seen.first.setdefault(key, t)
         label = key[0] if key[1] == 1 else f"{key[0]} #{key[1]}"
+        if entry["type"].startswith("undo_"):  # timed apart from the step it undoes
+            key = (f"undo\0{key[0]}", key[1])
+        seen.first.setdefault(key, t)
         text = TIMELINE[entry["type"]](entry, label, t, seen, key)
         lines.append({"t": t, "offset": t - origin, "text": text})
     return lines
@@ -237,7 +247,35 @@ def _say_timeout(entry: Entry, label: str, t: float, seen: Timeline, key: Key) -
 
 
 def _say_control(entry: Entry, label: str, t: float, seen: Timeline, key: Key) -> str:
-    return f"{entry.get('action')} requested"
+    text = f"{entry.get('action')} requested"
+    if entry.get("rollback"):
+        text += " (with rollback)"
+    if isinstance(entry.get("from_step"), dict):
+        step = entry["from_step"]
+        text += f" from {step.get('type', 'do')} step '{step.get('name')}' #{step.get('count', 1)}"
+    return text
+
+
+def _say_undo(what: str) -> Callable[[Entry, str, float, Timeline, Key], str]:
+    """An undo's line: the step line of the same outcome, about the undo of that step."""
+    say = TIMELINE[what]
+
+    def undo_line(entry: Entry, label: str, t: float, seen: Timeline, key: Key) -> str:
+        return "undo of " + say(entry, label, t, seen, key)  # "undo of step 'x' done after ..."
+
+    return undo_line
+
+
+def _say_rollback_start(entry: Entry, label: str, t: float, seen: Timeline, key: Key) -> str:
+    why = {"call": "step.rollback_all", "error": "run() raised", "terminate": "terminate"}
+    text = f"rollback started ({why.get(str(entry.get('cause')), entry.get('cause'))})"
+    return text + (f": {error_text(entry['error'])}" if entry.get("error") else "")
+
+
+def _say_rollback_end(entry: Entry, label: str, t: float, seen: Timeline, key: Key) -> str:
+    if entry.get("outcome") == "complete":
+        return "rollback complete"
+    return f"rollback failed: {error_text(entry.get('error'))}"
 
 
 TIMELINE: dict[str, Callable[[Entry, str, float, Timeline, Key], str]] = {
@@ -251,4 +289,7 @@ TIMELINE: dict[str, Callable[[Entry, str, float, Timeline, Key], str]] = {
     "wait": _say_wait,
     "event": _say_event,
     "wait_timeout": _say_timeout,
+    "rollback_start": _say_rollback_start,
+    "rollback_end": _say_rollback_end,
 }
+TIMELINE.update({f"undo_{what}": _say_undo(f"step_{what}") for what in ("start", "fail", "done", "error")})

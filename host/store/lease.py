@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from host.errors import InstanceNotFound, InstanceUnreadable
-from host.store import fsio
+from host.store import fsio, restart
 from host.store.expiry import ExpiryIndex, epoch_of
 from host.store.fileinbox import Inbox
 from host.store.fileindex import DueIndex
@@ -146,6 +146,26 @@ class FileLease:
         self.append(first)
         self._inbox.drop_events()
         return first
+
+    def restart_from(self, step: tuple[str, str, int]) -> list[dict[str, Any]] | None:
+        held = self._take_held()
+        if held:
+            self._write(held)  # an attempt's start is part of the journal's order
+        data = fsio.read_all(self._fd)[: self._end]
+        found = restart.cut(data, step)
+        if found is None:
+            return None
+        kept, offset, events = found
+        copy = f"{self._folder}/journal.{time.time_ns()}.restarted.jsonl"
+        fsio.write_new(copy, data, sync=self._store.durable)
+        restart.put_back(self._inbox, events, self._store.durable)  # before the cut: see restart.py
+        os.ftruncate(self._fd, offset)
+        self._end = offset
+        kind, name, count = step
+        queued = {"type": "status", "status": "queued", "t": time.time()}
+        queued["from_step"] = {"kind": kind, "name": name, "count": count}
+        self.append(queued)
+        return [*kept, queued]
 
     def write_status(self, document: dict[str, Any]) -> None:
         self._store.writer.status(f"{self._folder}/status.json", document)

@@ -23,6 +23,7 @@ from host.workflows.entrypoint import WorkflowEvent, start
 from host.workflows.ids import encode_json
 from host.workflows.liverun import LiveRun, Slots
 from host.workflows.modifiers import Modifiers
+from host.workflows.rollback import roll_back_after_run
 from host.workflows.status import FINAL, InstanceStatus
 from host.workflows.step import WorkflowStep
 from host.workflows.stepcall import describe_error
@@ -93,6 +94,8 @@ class Activation:
     async def _run_locked(self) -> Outcome:
         live = self.live
         live.state = replay_state(self.lease.entries)
+        if live.state.terminate_rollback:  # its undos were cut short by a crash: they go on
+            live.evict, live.rollback_requested = "terminate", True
         await live.drain()
         if live.evict == "restart":
             return Outcome(await self._restart())
@@ -128,15 +131,19 @@ class Activation:
             self.lease.workflow,
             meta.get("schedule"),
         )
-        if not live.resting:
+        rolling_back = live.state.rollback_open is not None or live.rollback_requested
+        if rolling_back and live.state.status is not InstanceStatus.ROLLING_BACK:
+            await live.set_status(InstanceStatus.ROLLING_BACK)  # replay leads back into the undos
+        elif not live.resting and not rolling_back:
             await live.set_status(InstanceStatus.RUNNING)
         live.executing = True
         outcome: tuple[str, Any] = ("evicted", None)
+        step = WorkflowStep(live, self.definition.modifiers)
         async with anyio.create_task_group() as watchers:
             watchers.start_soon(self._watch)
             with anyio.CancelScope() as live.scope:
                 try:
-                    outcome = ("complete", await run(event, WorkflowStep(live, self.definition.modifiers)))
+                    outcome = ("complete", await run(event, step))
                 except Suspend as signal:
                     outcome = ("suspend", signal.wake_at)
                 except Evicted:
@@ -149,13 +156,39 @@ class Activation:
                     outcome = _from_group(group)
                 except Exception as exc:
                     outcome = ("error", exc)
+            outcome = await self._roll_back(step, outcome)
             watchers.cancel_scope.cancel()
         live.executing = False
         return await self._conclude(*outcome)
 
+    async def _roll_back(self, step: WorkflowStep, outcome: tuple[str, Any]) -> tuple[str, Any]:
+        """The undos once run() ended: it raised (SPEC 3.9), or a terminate asked for them."""
+        live, (kind, value) = self.live, outcome
+        if live.evict == "terminate" and live.rollback_requested:
+            cause, error = "terminate", None
+        elif kind == "error" and isinstance(value, Exception) and step.saga.pending(live.state.undos):
+            cause, error = "error", value
+        else:
+            return outcome
+        live.undoing = True
+        try:
+            with anyio.CancelScope() as live.scope:
+                stopped = await roll_back_after_run(step, cause, error)
+                if stopped is not None:
+                    return stopped
+                return outcome if cause == "error" else ("rolled back", None)
+        finally:
+            live.undoing = False
+        return outcome  # cancelled by a plain terminate or a restart
+
     async def _conclude(self, kind: str, value: Any) -> float | None:
         live = self.live
-        if live.evict == "terminate":
+        if kind == "suspend" and live.evict == "terminate" and live.rollback_requested:
+            pass  # an undo waits for its retry; the terminate goes on after it
+        elif live.evict == "terminate":
+            if live.state.rollback_open is not None:  # a plain terminate cut the undos short
+                cut = {"name": "Terminated", "message": "terminated before the rollback finished"}
+                await live.record({"type": "rollback_end", "outcome": "failed", "error": cut})
             await live.finish(InstanceStatus.TERMINATED)
             return None
         if live.evict == "restart":
@@ -186,7 +219,16 @@ class Activation:
 
     async def _restart(self) -> float:
         live = self.live
-        live.state, live.events = replay_state([self.lease.reset()]), []
+        if live.restart_from is None:
+            entries = [self.lease.reset()]
+        else:
+            found = self.lease.restart_from(live.restart_from)
+            if found is None:  # gone since it was asked for (a restart before it): nothing changes
+                where = (self.lease.workflow, self.lease.instance_id, live.restart_from)
+                log.warning("workflow %s instance %s: no step %r to restart from; not restarted", *where)
+                return time.time()
+            entries = found
+        live.state, live.events = replay_state(entries), []
         await live.flush()
         self.lease.write_status(live.document())
         return time.time()

@@ -31,11 +31,13 @@ class InstanceHandle:
     async def resume(self) -> None:
         await self._service.control(self.workflow, self.id, "resume", source="binding")
 
-    async def terminate(self) -> None:
-        await self._service.control(self.workflow, self.id, "terminate", source="binding")
+    async def terminate(self, rollback: bool = False) -> None:
+        """End the instance; `rollback=True` runs its undo handlers first (SPEC 3.9)."""
+        await self._service.control(self.workflow, self.id, "terminate", source="binding", rollback=rollback)
 
-    async def restart(self) -> None:
-        await self._service.control(self.workflow, self.id, "restart", source="binding")
+    async def restart(self, from_step: dict[str, Any] | str | None = None) -> None:
+        """Run it again from the start, or from a step: {"name", "count": 1, "type": "do"} or a name."""
+        await self._service.control(self.workflow, self.id, "restart", source="binding", from_step=from_step)
 
     async def send_event(
         self,

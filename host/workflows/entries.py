@@ -12,8 +12,18 @@ one line in each of steplog's two tables).
   wait         {"name", "count", "event_type", "timeout_at"}
   event        {"name", "count", "event", "inbox"}           an event was delivered to a wait
   wait_timeout {"name", "count"}
-  control      {"action", "source"?}                         pause/resume/terminate/restart taken
-Every entry has "t", the epoch seconds when it was written.
+  control      {"action", "source"?, "rollback"?, "from_step"?}   pause/resume/terminate/restart taken
+  undo_start   {"name", "count", "attempt", "config"?}       an attempt of the undo of step.do
+                                                             (name, count) began (SPEC 3.9)
+  undo_fail    {"name", "count", "attempt", "error", "retry_at"}   an undo attempt failed
+  undo_done    {"name", "count", "result"}                   the undo ran; it never runs again
+  undo_error   {"name", "count", "error"}                    the undo failed for good
+  rollback_start {"cause", "error"?}                         undos begin: cause "call"
+                                                             (step.rollback_all), "error" (run()
+                                                             raised) or "terminate"
+  rollback_end {"outcome", "error"?}                         "complete", or "failed" with the error
+Every entry has "t", the epoch seconds when it was written. A restart from a step keeps the lines
+before that step's first one and goes on with a queued status carrying "from_step".
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ StepKey = tuple[str, int]
 class StepRecord:
     """What the journal says about one step key."""
 
-    kind: str  # "do", "sleep" or "wait"
+    kind: str  # "do", "sleep", "wait" or "undo"
     done: bool = False
     result: Any = None
     error: dict[str, str] | None = None
@@ -47,6 +57,7 @@ class ReplayState:
     """The journal folded into what replay and the status document need."""
 
     steps: dict[StepKey, StepRecord] = field(default_factory=dict)
+    undos: dict[StepKey, StepRecord] = field(default_factory=dict)  # by the key of the step undone
     order: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, name, count) by first entry
     delivered: set[str] = field(default_factory=set)
     status: InstanceStatus = InstanceStatus.QUEUED
@@ -56,6 +67,9 @@ class ReplayState:
     ended_at: float | None = None
     wake_at: float | None = None
     waiting_for: str | None = None
+    rollback: dict[str, Any] | None = None  # the last rollback's outcome (status.json "rollback")
+    rollback_open: dict[str, Any] | None = None  # the rollback_start of a rollback not ended
+    terminate_rollback: bool = False  # a terminate(rollback=True) was taken, the end not reached
 
     @property
     def step_count(self) -> int:
@@ -67,10 +81,12 @@ class ReplayState:
             kind.fold(self, None, entry)
             return
         key = (entry["name"], entry["count"])
-        record = self.steps.get(key)
+        table = self.undos if kind.step == "undo" else self.steps
+        record = table.get(key)
         if record is None:
-            record = self.steps[key] = StepRecord(kind=kind.step)
-            self.order.append((kind.step, key[0], key[1]))
+            record = table[key] = StepRecord(kind=kind.step)
+            if kind.step != "undo":  # an undo is asked for by rollback, not by run()'s own order
+                self.order.append((kind.step, key[0], key[1]))
         kind.fold(self, record, entry)
 
 
@@ -95,6 +111,24 @@ def _status(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> 
     state.wake_at = entry.get("wake_at")
     state.waiting_for = entry.get("waiting_for")
     state.ended_at = entry.get("t") if state.status in FINAL else None
+    if state.status in FINAL:
+        state.terminate_rollback = False
+
+
+def _control(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:
+    if entry["action"] == "terminate" and entry.get("rollback"):
+        state.terminate_rollback = True
+
+
+def _rollback_start(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:
+    state.rollback_open, state.rollback = entry, None
+
+
+def _rollback_end(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:
+    state.rollback_open = None
+    state.rollback = {"outcome": entry["outcome"]}
+    if entry.get("error") is not None:
+        state.rollback["error"] = entry["error"]
 
 
 def _nothing(state: ReplayState, record: StepRecord | None, entry: dict[str, Any]) -> None:
@@ -143,13 +177,13 @@ class Kind:
     """One kind of journal entry."""
 
     fields: tuple[str, ...]  # required besides "type"
-    step: str | None  # the step kind it belongs to ("do", "sleep", "wait"), None for instance-wide
+    step: str | None  # the step kind it belongs to ("do", "sleep", "wait", "undo"), None: instance-wide
     fold: Callable[[ReplayState, StepRecord | None, dict[str, Any]], None]
 
 
 KINDS: dict[str, Kind] = {
     "status": Kind(("status",), None, _status),
-    "control": Kind(("action",), None, _nothing),
+    "control": Kind(("action",), None, _control),
     "step_start": Kind(("name", "count", "attempt"), "do", _nothing),
     "step_fail": Kind(("name", "count", "attempt", "error"), "do", _fail),
     "step_done": Kind(("name", "count"), "do", _done),
@@ -158,7 +192,29 @@ KINDS: dict[str, Kind] = {
     "wait": Kind(("name", "count", "event_type", "timeout_at"), "wait", _wait),
     "event": Kind(("name", "count", "event", "inbox"), "wait", _event),
     "wait_timeout": Kind(("name", "count"), "wait", _timeout),
+    "undo_start": Kind(("name", "count", "attempt"), "undo", _nothing),
+    "undo_fail": Kind(("name", "count", "attempt", "error"), "undo", _fail),
+    "undo_done": Kind(("name", "count"), "undo", _done),
+    "undo_error": Kind(("name", "count", "error"), "undo", _error),
+    "rollback_start": Kind(("cause",), None, _rollback_start),
+    "rollback_end": Kind(("outcome",), None, _rollback_end),
 }
+STEP_TYPES = {"do": "do", "sleep": "sleep", "waitForEvent": "wait"}  # Cloudflare's name -> kind
+
+
+@dataclass(frozen=True)
+class AttemptKinds:
+    """The entry kinds the attempts of one kind of durable step are journalled with."""
+
+    start: str
+    fail: str
+    done: str
+    error: str
+    what: str  # how messages name it
+
+
+DO_ATTEMPTS = AttemptKinds("step_start", "step_fail", "step_done", "step_error", "step")
+UNDO_ATTEMPTS = AttemptKinds("undo_start", "undo_fail", "undo_done", "undo_error", "undo of step")
 _STATUSES = frozenset(s.value for s in InstanceStatus)
 
 
@@ -177,3 +233,14 @@ def check_entry(entry: object) -> None:
         raise ValueError(f"unknown status {entry['status']!r}")
     if kind.step is not None and not (isinstance(entry["name"], str) and type(entry["count"]) is int):
         raise ValueError(f"{entry['type']} entry with a bad name or count")
+
+
+def first_line_of(entries: list[dict[str, Any]], kind: str, name: str, count: int) -> int | None:
+    """The index of the first entry of step (kind, name, count), None if the journal has none
+    (where a restart from that step cuts the journal)."""
+    for index, entry in enumerate(entries):
+        found = KINDS.get(entry.get("type", ""))
+        if found is not None and found.step == kind and entry.get("name") == name:
+            if entry.get("count") == count:
+                return index
+    return None

@@ -14,7 +14,7 @@ import anyio
 
 from host.errors import Evicted, LimitExceeded, StoreUnavailable, Suspend
 from host.workflows.entries import ReplayState, StepRecord
-from host.workflows.status import InstanceStatus, decide, status_document
+from host.workflows.status import InstanceStatus, decide, from_step_key, status_document
 from host.workflows.store import InboxItem, Lease
 
 
@@ -35,6 +35,9 @@ class LiveRun:
         self.steps_in_flight = 0
         self.pause_requested = False
         self.evict: str | None = None  # "terminate" or "restart": the run must stop
+        self.rollback_requested = False  # the terminate asked for the undos to run first
+        self.undoing = False  # undo handlers run now (SPEC 3.9)
+        self.restart_from: tuple[str, str, int] | None = None  # the restart's step (kind, name, count)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.seen: set[str] = set()  # inbox names looked at
         self.executing = False  # run() is in progress
@@ -83,10 +86,20 @@ class LiveRun:
             )
 
     def checkpoint(self) -> None:
-        if self.evict:
+        if self.evict and not self.undoes_first():
             raise Evicted()
-        if self.pause_requested:
+        if self.pause_requested and not self.undoing:
             raise Suspend(None)
+
+    def undoes_first(self) -> bool:
+        """A terminate(rollback=True) lets the undos that run now go on."""
+        return self.undoing and self.rollback_requested and self.evict == "terminate"
+
+    async def rolling_back(self, active: bool) -> None:
+        self.undoing = active
+        status = InstanceStatus.ROLLING_BACK if active else InstanceStatus.RUNNING
+        if self.state.status is not status:
+            await self.set_status(status)
 
     def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         if self.resting:
@@ -190,12 +203,13 @@ class LiveRun:
             if item.name in self.seen:
                 continue
             self.seen.add(item.name)
-            if item.name in self.state.delivered:
-                self.lease.inbox_done(item.name)
+            delivered = self.state.delivered
+            if item.name in delivered or item.body.get("restored_from") in delivered:
+                self.lease.inbox_done(item.name)  # (restored_from: put back by a restart cut short)
             elif item.kind == "event":
                 self._buffer(item)
             else:
-                await self._control(str(item.body.get("action")), str(item.body.get("source", "api")))
+                await self._control(item.body)
                 self.lease.inbox_done(item.name)
         self._changed.set()
 
@@ -205,14 +219,26 @@ class LiveRun:
         self.events.append((item.name, event))
         self._new_event = True
 
-    async def _control(self, action: str, source: str) -> None:
-        change = decide(action, self.state.status, self.executing, self.steps_in_flight)
-        await self.record({"type": "control", "action": action, "source": source})
+    async def _control(self, body: dict[str, Any]) -> None:
+        action, source = str(body.get("action")), str(body.get("source", "api"))
+        entry: dict[str, Any] = {"type": "control", "action": action, "source": source}
+        rollback = action == "terminate" and body.get("rollback") is True
+        from_step = body.get("from_step") if action == "restart" else None
+        if rollback:
+            entry["rollback"] = True
+        if isinstance(from_step, dict):
+            entry["from_step"] = from_step
+        change = decide(action, self.state.status, self.executing, self.steps_in_flight, rollback)
+        await self.record(entry)
         if change.evict:
             self.evict = change.evict
+        if change.evict == "terminate":
+            self.rollback_requested = rollback  # a plain terminate cuts short a rollback asked before
+        if change.evict == "restart":
+            self.restart_from = from_step_key(from_step) if isinstance(from_step, dict) else None
         if change.status is not None:
             await self.set_status(change.status, durable=change.durable)
         if change.pause:
             self.pause_requested = True
-        if self.evict and self.scope is not None:
+        if self.evict and self.scope is not None and not self.undoes_first():
             self.scope.cancel()

@@ -116,6 +116,9 @@ class _ReplayHost:
     def event_taken(self, name: str) -> None:
         pass
 
+    async def rolling_back(self, active: bool) -> None:
+        pass  # undos are not in the step order; a new one stops the replay at its first write
+
 
 async def replay(entries: list[dict[str, Any]], workflow_cls: type, env: Any = None) -> ReplayResult:
     """Replay journal `entries` against `workflow_cls`; nothing is executed or written."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 
 from host.errors import InstanceExists, LimitExceeded, WorkflowNotFound
-from host.workflows.entries import ReplayState
+from host.workflows.entries import ReplayState, first_line_of
 from host.workflows.ids import (
     MAX_BATCH,
     check_event_type,
@@ -24,7 +24,14 @@ from host.workflows.ids import (
     new_instance_id,
 )
 from host.workflows.retention import Retention, parse_retention
-from host.workflows.status import check_control, check_event_allowed, iso, status_document
+from host.workflows.status import (
+    check_control,
+    check_event_allowed,
+    check_from_step,
+    from_step_key,
+    iso,
+    status_document,
+)
 from host.workflows.store import InstanceStore
 
 if TYPE_CHECKING:
@@ -145,16 +152,48 @@ class WorkflowService:
 
     # -- control and events ----------------------------------------------------------------------------
 
-    async def control(self, workflow: str, instance_id: str, action: str, source: str = "api") -> str:
-        """Leave a control request for the instance; returns its status when the request was made."""
+    async def control(
+        self,
+        workflow: str,
+        instance_id: str,
+        action: str,
+        source: str = "api",
+        *,
+        rollback: bool = False,
+        from_step: object = None,
+    ) -> str:
+        """Leave a control request for the instance; returns its status when the request was made.
+        `rollback=True` (terminate only) runs the undo handlers first (SPEC 3.9); `from_step`
+        (restart only) restarts from that step (SPEC 3.8): a step not in the journal is a
+        ValueError naming it, and nothing is written."""
         self.require(workflow)
         check_instance_id(instance_id)
+        if not isinstance(rollback, bool):
+            raise ValueError(f"rollback must be true or false, got {rollback!r}")
+        if rollback and action != "terminate":
+            raise ValueError(f"rollback goes with terminate only, not with {action!r}")
+        if from_step is not None and action != "restart":
+            raise ValueError(f"from_step goes with restart only, not with {action!r}")
         status = str(self.store.read_status(workflow, instance_id)["status"])
         check_control(action, status, instance_id)
-        body = {"action": action, "source": source, "t": time.time()}
+        body: dict[str, Any] = {"action": action, "source": source, "t": time.time()}
+        if rollback:
+            body["rollback"] = True
+        if from_step is not None:
+            body["from_step"] = self._journal_step(workflow, instance_id, check_from_step(from_step))
         await anyio.to_thread.run_sync(self.store.put_inbox, workflow, instance_id, "control", body)
         self._poke(workflow, instance_id)
         return status
+
+    def _journal_step(self, workflow: str, instance_id: str, step: dict[str, Any]) -> dict[str, Any]:
+        """`step` if the instance's journal has it, else ValueError naming it."""
+        entries, _ = self.store.read_journal(workflow, instance_id)
+        if first_line_of(entries, *from_step_key(step)) is None:
+            raise ValueError(
+                f"cannot restart instance {instance_id!r} from step {step['name']!r} #{step['count']} "
+                f"(type {step['type']}): its journal has no such step"
+            )
+        return step
 
     async def send_event(self, workflow: str, instance_id: str, event_type: str, payload: Any) -> None:
         """Leave an event for the instance's first wait_for_event of its type."""

@@ -11,6 +11,7 @@ class InstanceStatus(StrEnum):
     WAITING = "waiting"
     WAITING_FOR_PAUSE = "waitingForPause"
     PAUSED = "paused"
+    ROLLING_BACK = "rollingBack"  # undo handlers running (SPEC 3.9)
     ERRORED = "errored"
     TERMINATED = "terminated"
     COMPLETE = "complete"

@@ -14,69 +14,41 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from host.errors import EngineSignal, NondeterminismError, NonRetryableError, WaitTimeoutError
 from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
-from host.workflows.entries import ReplayState, StepKey, StepRecord
+from host.workflows.entries import DO_ATTEMPTS, AttemptKinds, StepKey, StepRecord
 from host.workflows.ids import check_event_type, check_step_name, encode_json
 from host.workflows.jsonenc import untag
 from host.workflows.modifiers import Modifiers
 from host.workflows.retry import StepConfig, resolve_config
+from host.workflows.rollback import Rollbacks, Saga, Undo
 from host.workflows.stepcall import DecoratedStep, StepContext, call, describe_error, rebuild_error
+from host.workflows.stephost import StepHost
 
-
-class StepHost(Protocol):
-    """What the step API needs from whoever runs the workflow."""
-
-    state: ReplayState
-    hibernate_after: float
-    steps_in_flight: int
-
-    def asked(self, kind: str, name: str, count: int, record: StepRecord | None) -> None:
-        """The code asked for this step (the replayer compares it with the journal)."""
-
-    def begin_step(self) -> None:
-        """A new step starts (LimitExceeded past the workflow's step limit)."""
-
-    def checkpoint(self) -> None:
-        """Stop here (an engine signal) if the instance was asked to pause, terminate or restart."""
-
-    def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
-        """Journal a fact that needs no flush (an attempt began); `raw` as for record()."""
-
-    async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
-        """Journal a decisive fact durably, then fold it into the state."""
-
-    async def wait_until(self, when: float, reason: str) -> None:
-        """Return at `when` (in memory), or hibernate until then."""
-
-    async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
-        """Return when something new is in the inbox, or at min(timeout_at, linger_until)."""
-
-    def take_event(self, event_type: str) -> tuple[str, dict[str, Any]] | None:
-        """The oldest waiting event of that type and its inbox name, taken; None if none."""
-
-    def event_taken(self, name: str) -> None:
-        """An event's delivery is durable: its inbox file may go."""
+__all__ = ["StepHost", "WorkflowStep"]
 
 
 _JSON_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
-class WorkflowStep:
-    """The `step` argument of run()."""
+class WorkflowStep(Rollbacks):
+    """The `step` argument of run(); step.with_rollback and step.rollback_all are in Rollbacks."""
 
     def __init__(self, host: StepHost, modifiers: Modifiers | None = None) -> None:
         self._host = host
         self._mods = modifiers  # a test's modifications (host.testing); None when served
         self._counts: dict[str, int] = {}
+        self.saga = Saga()  # undos registered by with_rollback steps (host.workflows.rollback)
+        self.asked = 0  # steps asked for so far: the order they started in (undos run newest first)
         self.decorated: dict[str, DecoratedStep] = {}  # by function name, for implicit dependencies
 
     def _key(self, name: str, kind: str) -> tuple[StepKey, StepRecord | None]:
         check_step_name(name)
         count = self._counts.get(name, 0) + 1
         self._counts[name] = count
+        self.asked += 1
         key = (name, count)
         record = self._host.state.steps.get(key)
         self._host.asked(kind, name, count, record)
@@ -131,27 +103,47 @@ class WorkflowStep:
         callback: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        undo: Undo | None = None,
     ) -> Any:
         key, record = self._key(name, "do")
-        host = self._host
+        started = self.asked
         if record is not None and record.done:
             if record.error is not None:
                 raise rebuild_error(record.error)
-            return untag(record.result)
-        if record is None:
-            host.begin_step()
-        host.checkpoint()
+            value = untag(record.result)
+        else:
+            if record is None:
+                self._host.begin_step()
+            self._host.checkpoint()
+            value = await self.attempts(DO_ATTEMPTS, key, cfg, callback, args, kwargs, record)
+        if undo is not None:  # registered when the step completes, also on replay (SPEC 3.9)
+            self.saga.add(started, key, undo, value)
+        return value
+
+    async def attempts(
+        self,
+        kinds: AttemptKinds,
+        key: StepKey,
+        cfg: StepConfig,
+        callback: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        record: StepRecord | None,
+    ) -> Any:
+        """Attempt a durable step (a step.do, or an undo) until it succeeds (its result, recorded)
+        or fails for good (its error, recorded and raised); goes on from what `record` says."""
+        host, name = self._host, key[0]
         attempt = (record.failures if record else 0) + 1
         if record is not None and record.retry_at is not None:
             await host.wait_until(record.retry_at, "retry")
         while True:
-            start = {"type": "step_start", "name": name, "count": key[1], "attempt": attempt}
+            start = {"type": kinds.start, "name": name, "count": key[1], "attempt": attempt}
             host.write(start, {"config": cfg.journal_json})
-            error, final, value = await self._attempt(key, cfg, callback, args, kwargs, attempt)
+            error, final, value = await self._attempt(kinds, key, cfg, callback, args, kwargs, attempt)
             if error is None:
                 return value
             if final or attempt > cfg.limit:
-                await host.record({"type": "step_error", "name": name, "count": key[1], "error": error})
+                await host.record({"type": kinds.error, "name": name, "count": key[1], "error": error})
                 host.checkpoint()
                 raise rebuild_error(error)
             retry_at = time.time() + cfg.retry_delay(attempt)
@@ -159,7 +151,7 @@ class WorkflowStep:
                 retry_at = self._mods.retry_at(retry_at)
             await host.record(
                 {
-                    "type": "step_fail",
+                    "type": kinds.fail,
                     "name": name,
                     "count": key[1],
                     "attempt": attempt,
@@ -173,6 +165,7 @@ class WorkflowStep:
 
     async def _attempt(
         self,
+        kinds: AttemptKinds,
         key: StepKey,
         cfg: StepConfig,
         callback: Callable[..., Any],
@@ -186,7 +179,7 @@ class WorkflowStep:
         def context() -> StepContext:  # made only for a callback that takes one
             return StepContext(key[0], key[1], attempt, cfg.as_json())
 
-        if self._mods is not None:
+        if self._mods is not None and kinds is DO_ATTEMPTS:  # an undo is not a mocked step
             callback = self._mods.stand_in(key[0], key[1], attempt, cfg.timeout, callback)
         host.steps_in_flight += 1
         try:
@@ -200,13 +193,14 @@ class WorkflowStep:
                 return (
                     {
                         "name": "TimeoutError",
-                        "message": f"step {key[0]!r} attempt {attempt} timed out after {cfg.timeout:g} s",
+                        "message": f"{kinds.what} {key[0]!r} attempt {attempt} timed out "
+                        f"after {cfg.timeout:g} s",
                     },
                     False,
                     None,
                 )
             try:
-                text = encode_json(result, f"result of step {key[0]!r}", dates=True)
+                text = encode_json(result, f"result of {kinds.what} {key[0]!r}", dates=True)
             except ValueError as exc:
                 return {"name": "NonRetryableError", "message": str(exc)}, True, None
         except EngineSignal:
@@ -221,7 +215,7 @@ class WorkflowStep:
         value = result if type(result) in _JSON_SCALARS else json.loads(text)
         result = untag(value)
         await host.record(
-            {"type": "step_done", "name": key[0], "count": key[1], "result": value}, {"result": text}
+            {"type": kinds.done, "name": key[0], "count": key[1], "result": value}, {"result": text}
         )
         host.checkpoint()
         return None, False, result

@@ -28,6 +28,7 @@ class Runs(Protocol):
         callback: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        undo: Any = None,
     ) -> Any: ...
 
 
@@ -212,4 +213,8 @@ class DecoratedStep:
             names = [dep.__name__ for dep in self._depends]
             if all(n in params for n in names):  # bind dependency results by parameter name
                 args, kwargs = (), dict(zip(names, results, strict=True))
-        return await self._step.run_step(self.name, self._config, self._fn, args, kwargs)
+        return await self._step.run_step(self.name, self._config, self._fn, args, kwargs, self.undo_spec())
+
+    def undo_spec(self) -> Any:
+        """The undo to register when the step completes (a with_rollback step's; none here)."""
+        return None

@@ -49,6 +49,13 @@ class Lease(Protocol):
         queued entry (returned), and drop the events waiting in inbox/ (the run they were sent to
         is gone). Durable after flush(); a restart cut short is finished by the next open."""
 
+    def restart_from(self, step: tuple[str, str, int]) -> list[dict[str, Any]] | None:
+        """Restart from a step (kind, name, count), SPEC 3.8: keep the journal's lines before that
+        step's first line, keep the whole journal beside it as a restarted copy (as reset does),
+        put the events the dropped lines had delivered back into inbox/ in their original order,
+        and go on with a queued status carrying "from_step". Returns the journal's entries now;
+        None if it has no such step (nothing changed). Durable after flush()."""
+
     def write_status(self, document: dict[str, Any]) -> None:
         """Queue a status.json rewrite on the store's writer: writes land in order, the newest queued
         document wins, readers see a whole document. Not durable (status.json is rebuilt from the

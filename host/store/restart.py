@@ -1,0 +1,58 @@
+"""A restart from a step on files (SPEC 3.8): where the journal is cut, and the events the
+dropped lines had delivered put back into inbox/ in their original order.
+
+A put-back event keeps the 20-digit arrival time its name began with, so it sorts where it first
+arrived, and says which name it was delivered under ("restored_from"): until the journal is cut,
+that name is still recorded as delivered and the copy is dropped unread (a crash between the two
+steps never delivers an event twice)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from typing import Any
+
+from host.store.fileinbox import Inbox
+from host.store.fsio import fsync_path, write_new
+from host.workflows.entries import first_line_of
+from host.workflows.journal import parse
+
+Cut = tuple[list[dict[str, Any]], int, list[tuple[str, dict[str, Any]]]]
+
+
+def cut(data: bytes, step: tuple[str, str, int]) -> Cut | None:
+    """(entries kept, byte offset of the cut, (inbox name, event) of each event delivered after
+    it) for a restart from `step` (kind, name, count); None if the journal has no such step."""
+    entries, _ = parse(data)
+    index = first_line_of(entries, *step)
+    if index is None:
+        return None
+    offset, seen = 0, 0
+    for line in data.split(b"\n")[:-1]:
+        if line.strip():
+            if seen == index:
+                break
+            seen += 1
+        offset += len(line) + 1
+    events = [(str(e["inbox"]), dict(e["event"])) for e in entries[index:] if e["type"] == "event"]
+    return entries[:index], offset, events
+
+
+def put_back(inbox: Inbox, events: list[tuple[str, dict[str, Any]]], durable: bool) -> None:
+    """Put delivered events back into `inbox`, each as a new file sorting at its first arrival."""
+    if not events:
+        return
+    if os.path.islink(inbox.path):
+        raise OSError(errno.ELOOP, "a symlink; refusing to write through it", inbox.path)
+    os.makedirs(inbox.path, exist_ok=True)
+    for name, event in events:
+        arrived = name[:20] if name[:20].isdigit() else f"{time.time_ns():020d}"
+        new = f"{arrived}-{os.urandom(4).hex()}-event.json"
+        body = {"kind": "event", **event, "restored_from": name}
+        tmp = f"{inbox.folder}/.{new}.tmp"
+        write_new(tmp, json.dumps(body, ensure_ascii=False).encode(), sync=durable)
+        os.rename(tmp, f"{inbox.path}/{new}")
+    if durable:
+        fsync_path(inbox.path)
