@@ -89,6 +89,17 @@ def test_an_uncaught_error_rolls_back_then_the_instance_is_errored(saga: Saga) -
     assert start["cause"] == "error" and start["error"]["message"] == "no rooms left"
 
 
+def test_an_undo_that_waits_for_its_retry_hibernates_and_the_rollback_goes_on_after(saga: Saga) -> None:
+    log = saga.create(
+        "TRIP", "retry", steps=["a", "b"], then="raise", flaky_undo="b", undo_retries=1, undo_delay="1 second"
+    )
+    status = saga.wait_status("trip", "retry", *FINAL)
+    assert status["status"] == "errored" and status["rollback"] == {"outcome": "complete"}, status
+    assert lines(log)[2:] == ["undo b b RuntimeError", "undo b b RuntimeError", "undo a a RuntimeError"]
+    statuses = [e["status"] for e in saga.journal("trip", "retry") if e["type"] == "status"]
+    assert statuses[-4:] == ["rollingBack", "waiting", "rollingBack", "errored"]  # unloaded in between
+
+
 def test_terminate_with_rollback_runs_the_undos_then_ends_terminated(saga: Saga) -> None:
     log = saga.create("TRIP", "stop", steps=["a", "b"], then="wait")
     saga.wait_status("trip", "stop", "waiting")
@@ -104,6 +115,33 @@ def test_terminate_with_rollback_runs_the_undos_then_ends_terminated(saga: Saga)
     status = saga.wait_status("trip", "plain", *FINAL)
     assert status["status"] == "terminated" and "rollback" not in status
     assert lines(log) == ["do a"]
+
+
+def test_terminate_with_rollback_while_a_step_runs_cancels_it_and_undoes_the_steps_done(
+    saga: Saga, tmp_path: Path
+) -> None:
+    log = saga.create("TRIP", "busy", steps=["a"], then="block", gate=str(tmp_path / "never"))
+    wait_for(lambda: "do slow" in lines(log), 10, what="the slow step to run")
+    assert saga.call("TRIP", "busy", "terminate", rollback=True).status_code == 200
+    status = saga.wait_status("trip", "busy", *FINAL)
+    assert status["status"] == "terminated" and status["rollback"] == {"outcome": "complete"}, status
+    assert lines(log) == ["do a", "do slow", "undo a a None"]  # slow never completed: nothing to undo
+
+
+def test_a_plain_terminate_cuts_a_rollback_short_and_a_rolling_back_instance_cannot_pause(
+    saga: Saga, tmp_path: Path
+) -> None:
+    gate = tmp_path / "never-either"
+    log = saga.create("TRIP", "cut", steps=["a", "b"], then="raise", block_undo="b", gate=str(gate))
+    wait_for(lambda: "undo b b RuntimeError" in lines(log), 10, what="undo b to be running")
+    assert saga.status("trip", "cut")["status"] == "rollingBack"
+    answer = saga.call("TRIP", "cut", "pause")
+    assert answer.status_code == 400 and "rolling back" in answer.json()["message"], answer.text
+    assert saga.call("TRIP", "cut", "terminate").status_code == 200
+    status = saga.wait_status("trip", "cut", *FINAL)
+    assert status["status"] == "terminated", status
+    assert status["rollback"]["outcome"] == "failed" and status["rollback"]["error"]["name"] == "Terminated"
+    assert lines(log) == ["do a", "do b", "undo b b RuntimeError"]  # a's undo never ran
 
 
 def test_a_with_rollback_step_without_an_undo_is_a_value_error_naming_it(saga: Saga) -> None:

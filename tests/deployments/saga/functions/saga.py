@@ -24,13 +24,15 @@ def booking(step, p, name):
         note(log, f"do {name}")
         return {"booked": name}
 
-    retries = {"retries": {"limit": p.get("undo_retries", 0), "delay": 0}}
+    retries = {"retries": {"limit": p.get("undo_retries", 0), "delay": p.get("undo_delay", 0)}}
 
     @reserve.undo(config=retries)
     async def cancel(error, value):
         note(log, f"undo {name} {value['booked']} {type(error).__name__ if error else None}")
         if name == p.get("fail_undo"):
             raise ValueError(f"cannot cancel {name}")
+        if name == p.get("flaky_undo") and open(log).read().count(f"undo {name} ") == 1:
+            raise ConnectionError(f"{name}: try again")
         if name == p.get("block_undo"):  # waits for a marker file (a kill -9 lands here)
             while not os.path.exists(p["gate"]):
                 await asyncio.sleep(0.02)
@@ -62,6 +64,20 @@ class Trip(WorkflowEntrypoint):
             raise RuntimeError("no rooms left")
         if then == "wait":
             await step.wait_for_event("hold", "go", timeout="1 hour")
+        if then == "block":  # a step that runs until the marker file exists
+
+            @step.with_rollback("slow")
+            async def slow():
+                note(p["log"], "do slow")
+                while not os.path.exists(p["gate"]):
+                    await asyncio.sleep(0.02)
+                return "slow"
+
+            @slow.undo
+            async def unslow(error, value):
+                note(p["log"], "undo slow")
+
+            await slow()
         if then == "no_undo":
 
             @step.with_rollback("forgotten")
@@ -105,12 +121,10 @@ async def fetch(request, env):
         instance = await binding.get(parts[1])
         if request.method == "GET":
             return await instance.status()
-        if parts[2] == "terminate":
-            await instance.terminate(**body)
-        elif parts[2] == "restart":
-            await instance.restart(**body)
-        elif parts[2] == "event":
+        if parts[2] == "event":
             await instance.send_event(type=parts[3], payload=body)
+        else:  # pause, resume, terminate (rollback=...), restart (from_step=...)
+            await getattr(instance, parts[2])(**body)
         return {"ok": True}
     except Exception as exc:  # the tests look at the error's type and message
         return Response.json({"error": type(exc).__name__, "message": str(exc)}, status=400)
