@@ -213,6 +213,10 @@ class LiveRun:
                 self.lease.inbox_done(item.name)
         self._changed.set()
 
+    def _undoable(self) -> bool:
+        """Whether a step.do completed (one that never did has nothing to undo: a plain terminate)."""
+        return any(r.kind == "do" and r.done and r.error is None for r in self.state.steps.values())
+
     def _buffer(self, item: InboxItem) -> None:
         body = item.body
         event = {"type": body.get("type"), "payload": body.get("payload"), "timestamp": body.get("timestamp")}
@@ -222,7 +226,7 @@ class LiveRun:
     async def _control(self, body: dict[str, Any]) -> None:
         action, source = str(body.get("action")), str(body.get("source", "api"))
         entry: dict[str, Any] = {"type": "control", "action": action, "source": source}
-        rollback = action == "terminate" and body.get("rollback") is True
+        rollback = action == "terminate" and body.get("rollback") is True and self._undoable()
         from_step = body.get("from_step") if action == "restart" else None
         if rollback:
             entry["rollback"] = True

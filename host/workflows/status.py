@@ -79,6 +79,8 @@ def check_event_allowed(
         raise InvalidTransition(
             f"cannot send an event to instance {instance_id!r}: it is already {state.value}"
         )
+    if state is InstanceStatus.ROLLING_BACK:  # its undos run: no wait would get it
+        raise InvalidTransition(f"cannot send an event to instance {instance_id!r}: it is rolling back")
     for action in ("terminate", "restart"):
         if action in pending:
             raise InvalidTransition(

@@ -115,6 +115,12 @@ def test_terminate_with_rollback_runs_the_undos_then_ends_terminated(saga: Saga)
     status = saga.wait_status("trip", "plain", *FINAL)
     assert status["status"] == "terminated" and "rollback" not in status
     assert lines(log) == ["do a"]
+    # with nothing done there is nothing to undo: a terminate(rollback=True) is a plain one
+    saga.create("TRIP", "empty", steps=[], then="wait")
+    saga.wait_status("trip", "empty", "waiting")
+    assert saga.call("TRIP", "empty", "terminate", rollback=True).status_code == 200
+    status = saga.wait_status("trip", "empty", *FINAL)
+    assert status["status"] == "terminated" and "rollback" not in status
 
 
 def test_terminate_with_rollback_while_a_step_runs_cancels_it_and_undoes_the_steps_done(
@@ -135,8 +141,9 @@ def test_a_plain_terminate_cuts_a_rollback_short_and_a_rolling_back_instance_can
     log = saga.create("TRIP", "cut", steps=["a", "b"], then="raise", block_undo="b", gate=str(gate))
     wait_for(lambda: "undo b b RuntimeError" in lines(log), 10, what="undo b to be running")
     assert saga.status("trip", "cut")["status"] == "rollingBack"
-    answer = saga.call("TRIP", "cut", "pause")
-    assert answer.status_code == 400 and "rolling back" in answer.json()["message"], answer.text
+    for action in ("pause", "event/go"):  # no pause, and no event that no wait would get
+        answer = saga.call("TRIP", "cut", action)
+        assert answer.status_code == 400 and "rolling back" in answer.json()["message"], answer.text
     assert saga.call("TRIP", "cut", "terminate").status_code == 200
     status = saga.wait_status("trip", "cut", *FINAL)
     assert status["status"] == "terminated", status
