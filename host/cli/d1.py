@@ -39,7 +39,7 @@ def cmd_execute(args: argparse.Namespace) -> int:
         rows: list[dict[str, Any]] = result["results"]
         if rows:
             columns = list(rows[0])
-            print(table([[show(r.get(c)) for c in columns] for r in rows], columns))
+            print(table([[show(r[c]) for c in columns] for r in rows], columns))
         else:
             meta = result["meta"]
             print(f"{_first_line(statement)}: {meta['changes']} row(s) changed")

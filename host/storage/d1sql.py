@@ -53,8 +53,8 @@ def run_one(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: s
 
 def raw_rows(result: Record, column_names: bool) -> list[list[Any]]:
     rows: list[Record] = result["results"]
-    lists = [list(r.values()) for r in rows]
-    return [list(rows[0].keys()), *lists] if column_names and rows else lists
+    lists = [list(dict.values(r)) for r in rows]
+    return [list(dict.keys(rows[0])), *lists] if column_names and rows else lists
 
 
 def run_batch(
@@ -79,14 +79,16 @@ def run_script(conn: sqlite3.Connection, sql: str) -> Record:
 def split_statements(sql: str) -> list[str]:
     """`sql` cut into complete statements (semicolons inside strings and comments do not cut)."""
     statements, buffer = [], ""
-    for piece in sql.split(";"):
+    *pieces, last = sql.split(";")
+    for piece in pieces:
         buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
             if _has_code(buffer):
                 statements.append(buffer.strip())
             buffer = ""
-    if _has_code(buffer.removesuffix(";")):
-        statements.append(buffer.removesuffix(";").strip())
+    buffer += last  # no semicolon after it: run it as it is (SQLite says if it is incomplete)
+    if _has_code(buffer):
+        statements.append(buffer.strip())
     return statements
 
 

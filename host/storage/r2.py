@@ -196,6 +196,6 @@ def _cursor(cursor: Any) -> str | None:
     if not isinstance(cursor, str):
         raise StorageInputError(f"R2 list: cursor must be a str, got {type(cursor).__name__}")
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        return base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (ValueError, binascii.Error, UnicodeError):
         raise StorageInputError(f"R2 list: {cursor!r} is not a cursor this bucket gave out") from None

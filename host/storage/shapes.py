@@ -17,13 +17,19 @@ class StorageInputError(WaypostError, ValueError):
 
 
 class Record(dict[str, Any]):
-    """A result as Cloudflare's Python workers see it: `row["name"]` and `row.name` both work."""
+    """A result as Cloudflare's Python workers see it: `row["name"]` and `row.name` both work.
+
+    A field wins over a dict method of its name (`page.keys` is KV's list of keys, a column
+    `values` is that column); the methods stay reachable as `dict.keys(record)`.
+    """
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("_") and dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        return super().__getattribute__(name)
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no field {name!r} (fields: {', '.join(self) or 'none'})") from None
+        raise AttributeError(f"no field {name!r} (fields: {', '.join(dict.keys(self)) or 'none'})")
 
 
 def camel(name: str) -> str:
