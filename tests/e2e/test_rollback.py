@@ -158,16 +158,20 @@ def test_a_with_rollback_step_without_an_undo_is_a_value_error_naming_it(saga: S
     assert "'forgotten'" in status["error"]["message"] and ".undo" in status["error"]["message"]
 
 
-def test_a_rollback_killed_half_way_goes_on_at_the_next_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cause", ["raise", "terminate"])
+def test_a_rollback_killed_half_way_goes_on_at_the_next_start(tmp_path: Path, cause: str) -> None:
     root = saga_deployment(tmp_path)
     gate = tmp_path / "gate"
     server = ServerProcess(root, extra_args=("--no-reload",)).start()
+    then = "raise" if cause == "raise" else "wait"
+    error = "RuntimeError" if cause == "raise" else "None"  # a terminate's undos get no error
     try:
         saga = Saga(server, root, tmp_path / "side")
-        log = saga.create(
-            "TRIP", "killed", steps=["a", "b", "c"], then="raise", block_undo="b", gate=str(gate)
-        )
-        wait_for(lambda: "undo b b RuntimeError" in lines(log), 10, what="undo b to be running")
+        log = saga.create("TRIP", "killed", steps=["a", "b", "c"], then=then, block_undo="b", gate=str(gate))
+        if cause == "terminate":
+            saga.wait_status("trip", "killed", "waiting")
+            assert saga.call("TRIP", "killed", "terminate", rollback=True).status_code == 200
+        wait_for(lambda: f"undo b b {error}" in lines(log), 10, what="undo b to be running")
         assert saga.status("trip", "killed")["status"] == "rollingBack"
         server.kill()
         gate.touch()
@@ -175,15 +179,16 @@ def test_a_rollback_killed_half_way_goes_on_at_the_next_start(tmp_path: Path) ->
         status = saga.wait_status("trip", "killed", *FINAL)
     finally:
         server.stop()
-    assert status["status"] == "errored" and status["rollback"] == {"outcome": "complete"}, status
+    final = "errored" if cause == "raise" else "terminated"
+    assert status["status"] == final and status["rollback"] == {"outcome": "complete"}, status
     assert lines(log) == [
         "do a",
         "do b",
         "do c",
-        "undo c c RuntimeError",
-        "undo b b RuntimeError",  # killed in this attempt
-        "undo b b RuntimeError",  # so it runs again (at least once, as a step does)
-        "undo a a RuntimeError",
+        f"undo c c {error}",
+        f"undo b b {error}",  # killed in this attempt
+        f"undo b b {error}",  # so it runs again (at least once, as a step does)
+        f"undo a a {error}",
     ]
     done = [e["name"] for e in saga.journal("trip", "killed") if e["type"] == "undo_done"]
     assert done == ["c", "b", "a"]
