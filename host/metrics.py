@@ -3,108 +3,80 @@
 Nothing here is global: a Host makes one Metrics and hands its hooks to the Dispatcher (requests)
 and the Engine (an observer that wraps each lease it opens and watches the journal lines go by).
 Labels are workflow and worker names and HTTP status codes, never instance ids.
+
+The hooks run on the event loop at every journal line and request, so they only add to plain ints
+and bucket lists (a few hundred nanoseconds; prometheus_client's Counter and Histogram take a lock
+and cost several microseconds a call); the families are built from those tallies when scraped.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from host.workflows.store import InboxItem, Lease
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 status_log = logging.getLogger("waypost.instance")  # one line per instance status change
-_FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-_SLOW = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
-_LATE = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0)
+FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SLOW = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+LATE = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0)
+STEP_COUNTERS = ("started", "completed", "failed", "retried")
 
 
-class _Gauges(Collector):
-    """Gauges read when scraped: instances by workflow and status, and instances loaded now."""
+class Hist:
+    """A histogram's buckets as plain numbers: observe() is one bisect and two additions."""
 
-    def __init__(self, counts: Callable[[], Mapping[str, Mapping[str, int]]], loaded: Callable[[], int]):
-        self.counts, self.loaded = counts, loaded
+    __slots__ = ("bounds", "counts", "total")
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "waypost_instances", "Stored instances by workflow and status", labels=["workflow", "status"]
-        )
-        for workflow, by_status in sorted(self.counts().items()):
-            for status, count in sorted(by_status.items()):
-                family.add_metric([workflow, status], count)
-        yield family
-        yield GaugeMetricFamily("waypost_loaded_instances", "Instances loaded in memory now", self.loaded())
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        running, out = 0, []
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
+        return out
+
+
+class WorkflowTally:
+    """What the engine's hooks count for one workflow."""
+
+    __slots__ = ("started", "completed", "failed", "retried", "steps", "late", "fired", "missed")
+
+    def __init__(self) -> None:
+        self.started = self.completed = self.failed = self.retried = 0
+        self.fired = self.missed = 0  # schedule ticks (host.schedules may count them here)
+        self.steps = Hist(SLOW)
+        self.late = Hist(LATE)
 
 
 class Metrics:
-    """Every family of SPEC 8. `counts()` and `loaded()` are read at each scrape (set by attach())."""
+    """Every family of SPEC 8, read from tallies at each scrape; counts() and loaded() via attach()."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        r = self.registry
-        self.requests = Counter(
-            "waypost_http_requests",
-            "Worker HTTP requests by worker and status",
-            ["worker", "status"],
-            registry=r,
-        )
-        self.request_seconds = Histogram(
-            "waypost_http_request_duration_seconds",
-            "Worker request duration",
-            ["worker"],
-            buckets=_FAST,
-            registry=r,
-        )
-        self.steps_started = Counter(
-            "waypost_steps_started", "Step attempts started", ["workflow"], registry=r
-        )
-        self.steps_completed = Counter(
-            "waypost_steps_completed", "Steps that succeeded", ["workflow"], registry=r
-        )
-        self.steps_failed = Counter(
-            "waypost_steps_failed", "Steps that failed for good (retries exhausted)", ["workflow"], registry=r
-        )
-        self.steps_retried = Counter(
-            "waypost_steps_retried", "Step attempts that failed and will be retried", ["workflow"], registry=r
-        )
-        self.step_seconds = Histogram(
-            "waypost_step_duration_seconds",
-            "Duration of one step attempt",
-            ["workflow"],
-            buckets=_SLOW,
-            registry=r,
-        )
-        self.flush_seconds = Histogram(
-            "waypost_journal_flush_duration_seconds",
-            "Time to make journal lines durable",
-            buckets=_FAST,
-            registry=r,
-        )
-        self.wake_lateness = Histogram(
-            "waypost_wake_lateness_seconds",
-            "How long after a sleep's end the instance went on",
-            ["workflow"],
-            buckets=_LATE,
-            registry=r,
-        )
-        self.schedule_fired = Counter(
-            "waypost_schedule_ticks_fired", "Schedule ticks that started their work", ["workflow"], registry=r
-        )
-        self.schedule_missed = Counter(
-            "waypost_schedule_ticks_missed",
-            "Schedule ticks missed (the host was down or busy)",
-            ["workflow"],
-            registry=r,
-        )
+        self.requests: dict[tuple[str, int], int] = {}
+        self.request_seconds: dict[str, Hist] = {}
+        self.flush_seconds = Hist(FAST)
+        self.workflows: dict[str, WorkflowTally] = {}
         self._counts: Callable[[], Mapping[str, Mapping[str, int]]] = dict
         self._loaded: Callable[[], int] = lambda: 0
-        r.register(_Gauges(lambda: self._counts(), lambda: self._loaded()))
+        self.registry.register(_Families(self))
 
     def attach(
         self, counts: Callable[[], Mapping[str, Mapping[str, int]]], loaded: Callable[[], int]
@@ -116,33 +88,107 @@ class Metrics:
         """The Prometheus text exposition of every family."""
         return generate_latest(self.registry)
 
+    def workflow(self, name: str) -> WorkflowTally:
+        tally = self.workflows.get(name)
+        if tally is None:
+            tally = self.workflows[name] = WorkflowTally()
+        return tally
+
+    def schedule_tick(self, workflow: str, fired: bool) -> None:
+        """A schedule's tick fired its work, or was missed (for host.schedules)."""
+        tally = self.workflow(workflow)
+        if fired:
+            tally.fired += 1
+        else:
+            tally.missed += 1
+
     # -- hooks -----------------------------------------------------------------------------------
 
     def request(self, worker: str, status: int, seconds: float) -> None:
         """One worker request answered (the Dispatcher calls this)."""
-        self.requests.labels(worker, str(status)).inc()
-        self.request_seconds.labels(worker).observe(seconds)
+        key = (worker, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.request_seconds.get(worker)
+        if hist is None:
+            hist = self.request_seconds[worker] = Hist(FAST)
+        hist.observe(seconds)
 
     def observe(self, lease: Lease) -> Lease:
         """The lease the engine hands an activation: the same lease, counted (the Engine calls this)."""
-        return cast(Lease, ObservedLease(lease, self))
+        return cast(Lease, ObservedLease(lease, self.workflow(lease.workflow), self.flush_seconds))
+
+
+class _Families(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self.m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.m
+        requests = CounterMetricFamily(
+            "waypost_http_requests", "Worker HTTP requests by worker and status", labels=["worker", "status"]
+        )
+        for (worker, status), count in sorted(dict(m.requests).items()):
+            requests.add_metric([worker, str(status)], count)
+        yield requests
+        durations = HistogramMetricFamily(
+            "waypost_http_request_duration_seconds", "Worker request duration", labels=["worker"]
+        )
+        for worker, hist in sorted(dict(m.request_seconds).items()):
+            durations.add_metric([worker], hist.buckets(), hist.total)
+        yield durations
+        tallies = sorted(dict(m.workflows).items())
+        helps = {
+            "started": "Step attempts started",
+            "completed": "Steps that succeeded",
+            "failed": "Steps that failed for good (retries exhausted)",
+            "retried": "Step attempts that failed and will be retried",
+        }
+        for name in STEP_COUNTERS:
+            family = CounterMetricFamily(f"waypost_steps_{name}", helps[name], labels=["workflow"])
+            for workflow, tally in tallies:
+                family.add_metric([workflow], getattr(tally, name))
+            yield family
+        for metric, help_text, attr in (
+            ("waypost_step_duration_seconds", "Duration of one step attempt", "steps"),
+            ("waypost_wake_lateness_seconds", "How long after a sleep's end the instance went on", "late"),
+        ):
+            hist_family = HistogramMetricFamily(metric, help_text, labels=["workflow"])
+            for workflow, tally in tallies:
+                hist = getattr(tally, attr)
+                hist_family.add_metric([workflow], hist.buckets(), hist.total)
+            yield hist_family
+        flush = HistogramMetricFamily(
+            "waypost_journal_flush_duration_seconds", "Time to make journal lines durable"
+        )
+        flush.add_metric([], m.flush_seconds.buckets(), m.flush_seconds.total)
+        yield flush
+        for name, help_text in (
+            ("fired", "Schedule ticks that started their work"),
+            ("missed", "Schedule ticks missed"),
+        ):
+            ticks = CounterMetricFamily(f"waypost_schedule_ticks_{name}", help_text, labels=["workflow"])
+            for workflow, tally in tallies:
+                ticks.add_metric([workflow], getattr(tally, name))
+            yield ticks
+        instances = GaugeMetricFamily(
+            "waypost_instances", "Stored instances by workflow and status", labels=["workflow", "status"]
+        )
+        for workflow, by_status in sorted(m._counts().items()):
+            for state, number in sorted(by_status.items()):
+                instances.add_metric([workflow, state], number)
+        yield instances
+        yield GaugeMetricFamily("waypost_loaded_instances", "Instances loaded in memory now", m._loaded())
 
 
 class ObservedLease:
-    """A Lease that tells Metrics about each journal line written through it, and times flushes."""
+    """A Lease that tells a WorkflowTally about each journal line written through it, and times
+    flushes. Everything else goes to the lease it wraps."""
 
-    def __init__(self, inner: Lease, metrics: Metrics) -> None:
-        self._inner, self._metrics = inner, metrics
-        workflow = inner.workflow
-        self._started = metrics.steps_started.labels(workflow)
-        self._completed = metrics.steps_completed.labels(workflow)
-        self._failed = metrics.steps_failed.labels(workflow)
-        self._retried = metrics.steps_retried.labels(workflow)
-        self._duration = metrics.step_seconds.labels(workflow)
+    def __init__(self, inner: Lease, tally: WorkflowTally, flushes: Hist) -> None:
+        self._inner, self._tally, self._flushes = inner, tally, flushes
         self._attempts: dict[tuple[Any, Any], float] = {}  # (name, count) -> its attempt's start
         self._wake_at = _pending_sleep(inner.entries)
 
-    # the Lease's data, as the inner lease has it
     @property
     def workflow(self) -> str:
         return self._inner.workflow
@@ -177,7 +223,7 @@ class ObservedLease:
     async def flush(self) -> None:
         started = time.perf_counter()
         await self._inner.flush()
-        self._metrics.flush_seconds.observe(time.perf_counter() - started)
+        self._flushes.observe(time.perf_counter() - started)
 
     def reset(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         entry = self._inner.reset(*args, **kwargs)
@@ -202,48 +248,43 @@ class ObservedLease:
         await self._inner.release(next_due, seen)
 
     def _seen(self, entry: dict[str, Any]) -> None:
-        kind = entry.get("type")
-        t = entry.get("t") or time.time()
-        if self._wake_at is not None and kind not in ("control", "event"):
-            late, self._wake_at = t - self._wake_at, None
+        kind = entry["type"]
+        tally = self._tally
+        if self._wake_at is not None and kind != "control" and kind != "event":
+            late = (entry.get("t") or time.time()) - self._wake_at
+            self._wake_at = None
             if late >= 0:
-                self._metrics.wake_lateness.labels(self._inner.workflow).observe(late)
+                tally.late.observe(late)
         if kind == "step_start":
-            self._started.inc()
-            self._attempts[(entry.get("name"), entry.get("count"))] = t
-        elif kind in ("step_done", "step_fail", "step_error"):
+            tally.started += 1
+            self._attempts[(entry.get("name"), entry.get("count"))] = entry.get("t") or time.time()
+        elif kind == "step_done" or kind == "step_fail" or kind == "step_error":
             began = self._attempts.pop((entry.get("name"), entry.get("count")), None)
             if began is not None:
-                self._duration.observe(max(0.0, t - began))
+                tally.steps.observe(max(0.0, (entry.get("t") or time.time()) - began))
             if kind == "step_done":
-                self._completed.inc()
+                tally.completed += 1
             elif kind == "step_error":
-                self._failed.inc()
+                tally.failed += 1
             else:
-                self._retried.inc()
+                tally.retried += 1
         elif kind == "sleep":
             until = entry.get("until")
             self._wake_at = float(until) if isinstance(until, int | float) else None
-        elif kind == "status":
-            self._status(entry)
+        elif kind == "status" and status_log.isEnabledFor(logging.INFO):
+            self._log_status(entry)
 
-    def _status(self, entry: dict[str, Any]) -> None:
-        if status_log.isEnabledFor(logging.INFO):
-            status = entry.get("status") or "queued"
-            fields = {
-                "workflow": self._inner.workflow,
-                "instance_id": self._inner.instance_id,
-                "status": status,
-            }
-            if entry.get("error"):
-                fields["error"] = entry["error"]
-            status_log.info(
-                "instance %s/%s %s",
-                fields["workflow"],
-                fields["instance_id"],
-                status,
-                extra={"fields": fields},
-            )
+    def _log_status(self, entry: dict[str, Any]) -> None:
+        status = entry.get("status") or "queued"
+        fields: dict[str, Any] = {
+            "workflow": self._inner.workflow,
+            "instance_id": self._inner.instance_id,
+            "status": status,
+        }
+        if entry.get("error"):
+            fields["error"] = entry["error"]
+        where = f"{fields['workflow']}/{fields['instance_id']}"
+        status_log.info("instance %s %s", where, status, extra={"fields": fields})
 
 
 def _pending_sleep(entries: list[dict[str, Any]]) -> float | None:
