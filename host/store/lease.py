@@ -156,14 +156,10 @@ class FileLease:
         if found is None:
             return None
         kept, offset, events = found
-        copy = f"{self._folder}/journal.{time.time_ns()}.restarted.jsonl"
-        fsio.write_new(copy, data, sync=self._store.durable)
-        restart.put_back(self._inbox, events, self._store.durable)  # before the cut: see restart.py
+        restart.keep_and_put_back(self._folder, data, self._inbox, events, self._store.durable)
         os.ftruncate(self._fd, offset)
         self._end = offset
-        kind, name, count = step
-        queued = {"type": "status", "status": "queued", "t": time.time()}
-        queued["from_step"] = {"kind": kind, "name": name, "count": count}
+        queued = restart.queued_from(step)
         self.append(queued)
         return [*kept, queued]
 

@@ -56,3 +56,23 @@ def put_back(inbox: Inbox, events: list[tuple[str, dict[str, Any]]], durable: bo
         os.rename(tmp, f"{inbox.path}/{new}")
     if durable:
         fsync_path(inbox.path)
+
+
+def keep_and_put_back(
+    folder: str, data: bytes, inbox: Inbox, events: list[tuple[str, dict[str, Any]]], durable: bool
+) -> None:
+    """Before the journal is cut: its bytes beside it (as a plain restart keeps them), then the
+    events back into the inbox (their names say they were delivered until the cut)."""
+    write_new(f"{folder}/journal.{time.time_ns()}.restarted.jsonl", data, sync=durable)
+    put_back(inbox, events, durable)
+
+
+def queued_from(step: tuple[str, str, int]) -> dict[str, Any]:
+    """The line the cut journal goes on with: queued, saying which step it restarts from."""
+    kind, name, count = step
+    return {
+        "type": "status",
+        "status": "queued",
+        "t": time.time(),
+        "from_step": {"kind": kind, "name": name, "count": count},
+    }
