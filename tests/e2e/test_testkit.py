@@ -256,3 +256,33 @@ def test_user_tests_run_the_real_workflow_and_a_wrong_expectation_fails(tmp_path
 def test_the_plugin_is_inert_until_the_fixture_is_used(tmp_path: Path) -> None:
     outcomes = run_user_tests(tmp_path, {"test_inert.py": INERT_TEST})
     assert outcomes == {"test_the_plugin_imported_no_deployment_code": ("passed", "")}
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    parts = text.split(f"```{lang}\n")[1:]
+    return [part.split("```", 1)[0] for part in parts]
+
+
+def test_the_example_of_docs_testing_passes_as_written(tmp_path: Path) -> None:
+    doc = (Path(__file__).parent.parent.parent / "docs" / "testing.md").read_text()
+    config = next(b for b in _blocks(doc, "yaml") if b.startswith("# config.yaml"))
+    python = _blocks(doc, "python")
+    module = next(b for b in python if b.startswith("# functions/orders.py"))
+    tests = next(b for b in python if "def test_shipped" in b)
+    project = tmp_path / "project"
+    (project / "functions").mkdir(parents=True)
+    (project / "config.yaml").write_text(config)
+    (project / "functions" / "orders.py").write_text(module)
+    (project / "pytest.ini").write_text(PYTEST_INI)
+    (project / "test_orders.py").write_text(tests)
+    report = tmp_path / "report.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", "-q"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    root = ET.parse(report).getroot()
+    assert sum(1 for _ in root.iter("testcase")) == 6
