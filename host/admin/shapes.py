@@ -40,6 +40,7 @@ class WorkflowInfo:
     steps_limit: int | None = None
     concurrency_limit: int | None = None
     schedules: tuple[str, ...] = ()  # cron expressions (SPEC 3.10)
+    retention: dict[str, float] | None = None  # the default instance retention, seconds (SPEC 3.11)
 
 
 def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
@@ -55,6 +56,7 @@ def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
                     wf.steps_limit,
                     wf.concurrency_limit,
                     workflow_crons(config, wf.name),
+                    wf.retention,
                 )
     return found
 

@@ -31,7 +31,14 @@ class Target:
 
     def __post_init__(self) -> None:
         known = (lambda: set(self.defined)) if self.has_config else None
-        self.service = WorkflowService(store=FileStore(self.data_dir, self.durability), known=known)
+        self.service = WorkflowService(
+            store=FileStore(self.data_dir, self.durability), known=known, retention_default=self._retention
+        )
+
+    def _retention(self, name: str) -> dict[str, float] | None:
+        """The workflow's default retention in config.yaml (SPEC 3.11): `trigger` applies it too."""
+        info = self.defined.get(name)
+        return info.retention if info is not None else None
 
     def names(self) -> list[str]:
         return sorted(set(self.defined) | set(self.service.store.workflows()))

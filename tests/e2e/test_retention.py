@@ -265,3 +265,17 @@ def test_kill_during_a_retention_sweep_then_every_expired_instance_goes(tmp_path
         assert status(server, kept)["status"] == "complete"
     finally:
         server.stop()
+
+
+def test_the_cli_applies_the_workflow_default_and_deletes(host: ServerProcess) -> None:
+    made = run_cli(["workflows", "trigger", "kept", "{}", "--id", "from-cli"], cwd=host.root)
+    assert made.returncode == 0, made.stderr
+    meta = json.loads((folder(host, "from-cli", "kept") / "instance.json").read_text())
+    assert meta["retention"] == {"success_retention": 1.0, "error_retention": 2.0}
+    wait_for(lambda: not folder(host, "from-cli", "kept").exists(), 10.0, what="the CLI's instance to go")
+
+    done = create(host, params={})
+    finished(host, done, "complete")
+    deleted = run_cli(["workflows", "instances", "delete", "flow", done], cwd=host.root)
+    assert deleted.returncode == 0, deleted.stderr
+    gone_everywhere(host, done, "FLOW", "flow")
