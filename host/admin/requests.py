@@ -81,7 +81,8 @@ def parse_create(body: Any) -> Create:
 
 
 def parse_batch(body: Any) -> list[dict[str, Any]]:
-    """Items of a batch body as {"instance_id", "params"} dicts for instances.prepare_batch."""
+    """Items of a batch body as {"instance_id", "params", "retention"?} dicts for the service's
+    create_batch."""
     if not isinstance(body, list):
         raise ApiError(
             "request.invalid",
@@ -92,7 +93,10 @@ def parse_batch(body: Any) -> list[dict[str, Any]]:
     for index, raw in enumerate(body):
         fields = _object(raw, f"item {index}", _CREATE_KEYS)
         _check_cloudflare_only(fields, f"item {index}: ")
-        items.append({k: v for k, v in fields.items() if k in ("instance_id", "params")})
+        item = {k: v for k, v in fields.items() if k in ("instance_id", "params")}
+        if fields.get("instance_retention") is not None:
+            item["retention"] = fields["instance_retention"]
+        items.append(item)
     return items
 
 

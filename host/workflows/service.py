@@ -56,7 +56,7 @@ def prepare_batch(items: object) -> list[tuple[str, Any]]:
             item = {}
         if not isinstance(item, dict):
             raise ValueError(f"create_batch item {index}: expected a dict with 'id' and 'params'")
-        unknown = set(item) - {"id", "params", "instance_id"}
+        unknown = set(item) - {"id", "params", "instance_id", "retention"}
         if unknown:
             raise ValueError(f"create_batch item {index}: unknown key {sorted(unknown)[0]!r}")
         try:
@@ -142,13 +142,22 @@ class WorkflowService:
         """Create up to 100 instances; all are validated, and none may exist, before any is written."""
         self.require(workflow)
         prepared = prepare_batch(items)
+        retentions = [  # each item's own retention (None: the workflow's default), checked before any write
+            item.get("retention") if isinstance(item, dict) else None
+            for item in (items if isinstance(items, list | tuple) else ())  # prepare_batch checked it
+        ]
+        for index, retention in enumerate(retentions):
+            parse_retention(retention, what=f"create_batch item {index}: retention")
         for instance_id, _ in prepared:
             if self.store.exists(workflow, instance_id):
                 raise InstanceExists(
                     f"instance {instance_id!r} already exists in workflow {workflow!r}; "
                     "nothing in the batch was created"
                 )
-        return [await self.create(workflow, iid, params, trigger) for iid, params in prepared]
+        return [
+            await self.create(workflow, iid, params, trigger, retention=retention)
+            for (iid, params), retention in zip(prepared, retentions, strict=True)
+        ]
 
     # -- control and events ----------------------------------------------------------------------------
 
