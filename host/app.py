@@ -13,7 +13,9 @@ from starlette.routing import BaseRoute
 
 from host.admin.routes import admin_mount
 from host.config import Config, load_config
+from host.dashboard.app import dashboard_mount
 from host.errors import ConfigError, WaypostError
+from host.metrics import Metrics
 from host.runtime.context import BackgroundWork
 from host.runtime.dispatch import Dispatcher, HostApp
 from host.runtime.env import Env, build_envs
@@ -42,18 +44,33 @@ class Host:
         self.registry = Registry()
         self.background = BackgroundWork()
         hc = config.host
+        self.metrics = Metrics()  # SPEC 8: fed by the engine's observer and the dispatcher
         self.engine = Engine(
             FileStore(hc.data_dir, hc.durability),
+            observer=self.metrics,
             hibernate_after=hc.hibernate_after,
             sweep_interval=hc.sweep_interval,
         )
         self.service = WorkflowService(self.engine, retention_default=self._retention_default)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
-        self.dispatcher = Dispatcher(self.registry, self.background, lambda: (self.routes, self.envs))
+        self.dispatcher = Dispatcher(
+            self.registry, self.background, lambda: (self.routes, self.envs), self.metrics.request
+        )
+        self.metrics.attach(self._instance_counts, lambda: self.engine.loaded)
         records = TickRecords(hc.data_dir, sync=hc.durability == "fsync")
         firing = Firing(self.registry, lambda: self.envs, self.background, self.service, records)
         self.schedules = ScheduleRunner(firing)  # crons and workflow schedules (SPEC 2.1, 3.10)
+
+    def _instance_counts(self) -> dict[str, dict[str, int]]:
+        """Workflow -> status -> how many instances (the metrics' gauge; the store keeps a cache)."""
+        counts: dict[str, dict[str, int]] = {}
+        for name in self.engine.definitions:
+            try:
+                counts[name] = self.service.status_counts(name)
+            except (OSError, LookupError, ValueError):
+                continue
+        return counts
 
     def _retention_default(self, workflow: str) -> dict[str, float] | None:
         """The workflow's `retention` in the configuration served now (SPEC 3.11)."""
@@ -152,6 +169,9 @@ def create_app(
     routes: list[BaseRoute] = list(extra_routes)
     # ---- admin API (host/admin) is mounted here, before worker dispatch ----
     routes.append(admin_mount(host.service, lambda: host.config, lambda: host.registry.errors))
+    # ---- the dashboard and /__waypost/metrics (host/dashboard), same auth as the admin API ----
+    errors = lambda: host.registry.errors  # noqa: E731
+    routes.append(dashboard_mount(host.service, lambda: host.config, errors, host.metrics))
     app = HostApp(routes, host.dispatcher, lifespan)  # worker dispatch comes after `routes`
     app.state.host = host
     return app
