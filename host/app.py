@@ -119,7 +119,11 @@ class Host:
         try:
             config = load_config(self.config.path, root=self.config.root, overrides=self.config.overrides)
         except (ConfigError, WaypostError) as exc:
-            logger.error("%s (reload skipped; still serving the previous configuration)", exc)
+            logger.error(
+                "%s (reload skipped; still serving the previous configuration)",
+                exc,
+                extra={"event": "reload"},
+            )
             return
         if config.host != self.config.host:
             logger.warning("host settings changed in %s; restart to apply them", config.file)
@@ -130,6 +134,7 @@ class Host:
             "reloaded: %d worker(s)%s",
             len(self.registry.workers),
             f", {len(self.registry.errors)} with errors" if self.registry.errors else "",
+            extra={"event": "reload"},
         )
 
 

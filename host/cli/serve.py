@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from host.log import LEVELS, setup_logging
+from host.log import FORMATS, LEVELS, setup_logging
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +29,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="add /__scheduled?cron=... and /cdn-cgi/handler/scheduled?cron=..., calling scheduled handlers",
     )
     p.add_argument("--log-level", choices=LEVELS, default="info", help="default: info")
+    p.add_argument(
+        "--log-format", choices=FORMATS, default="text", help="json: one JSON object a line (default: text)"
+    )
     p.set_defaults(handler=run)
 
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from host.schedules.testroutes import scheduled_test_routes
     from host.server import serve
 
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, args.log_format)
     path: Path | None = args.config
     if path is None:
         path = find_config(Path("."))
