@@ -37,6 +37,9 @@ class Sweeper:
             except OSError as exc:
                 log.error("workflow %s: cannot remove its expired instances: %s", workflow, exc)
                 continue
+            except Exception:  # a bug must not stop the sweeps of the other workflows, or the next
+                log.exception("workflow %s: the retention sweep failed", workflow)
+                continue
             if gone:
                 removed[workflow] = gone
                 log.info("workflow %s: removed %d expired instance(s)", workflow, len(gone))
