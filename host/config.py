@@ -25,6 +25,7 @@ logger = logging.getLogger("waypost")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9-_]*$")
 BINDING_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_PREFIX = "/client/v4"  # the admin API lives here
+DASHBOARD_PREFIX = "/__waypost"  # the dashboard and /__waypost/metrics (host/dashboard)
 FUNCTIONS_DIR = "functions"
 MAX_STEPS = 10_000
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
@@ -716,6 +717,10 @@ class _Validator:
         if ("/" + path).startswith(RESERVED_PREFIX):
             raise self.fail(
                 key, f"{text!r} is under {RESERVED_PREFIX}/*, which is reserved for the admin API"
+            )
+        if ("/" + path).startswith(DASHBOARD_PREFIX):
+            raise self.fail(
+                key, f"{text!r} is under {DASHBOARD_PREFIX}/*, which is reserved for the dashboard"
             )
         return text
 

@@ -17,14 +17,14 @@ from starlette.routing import BaseRoute, Route
 from host.admin.auth import TokenAuth
 from host.admin.envelope import from_exception
 from host.admin.mount import PrefixMount
-from host.config import Config
+from host.config import DASHBOARD_PREFIX, Config
 from host.dashboard import actions, pages
 from host.dashboard.session import COOKIE, SESSION_HOURS, Denied, Sessions, read_form
 from host.metrics import CONTENT_TYPE, Metrics
 from host.workflows.ids import check_instance_id, check_name
 from host.workflows.service import WorkflowService
 
-PREFIX = "/__waypost"
+PREFIX = DASHBOARD_PREFIX
 HERE = Path(__file__).parent
 STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 HEADERS = {

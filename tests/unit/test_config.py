@@ -71,6 +71,10 @@ ERRORS = [
         "config.yaml: workers[0].routes[0]: '/client/v4/accounts/*' is under /client/v4/*, which is reserved",
     ),
     (
+        "workers:\n  - {name: a, main: functions/a.py, routes: ['/__waypost/*']}\n",
+        "config.yaml: workers[0].routes[0]: '/__waypost/*' is under /__waypost/*, which is reserved for the dash",
+    ),
+    (
         "workers:\n  - {name: a, main: functions/a.py, routes: ['nopath']}\n",
         "config.yaml: workers[0].routes[0]: 'nopath' is not a route",
     ),
