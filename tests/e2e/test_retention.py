@@ -279,3 +279,22 @@ def test_the_cli_applies_the_workflow_default_and_deletes(host: ServerProcess) -
     deleted = run_cli(["workflows", "instances", "delete", "flow", done], cwd=host.root)
     assert deleted.returncode == 0, deleted.stderr
     gone_everywhere(host, done, "FLOW", "flow")
+
+
+def test_two_hosts_on_one_data_directory_remove_each_expired_instance_once(tmp_path: Path) -> None:
+    root = make_deployment(tmp_path, {"functions/keep.py": WORKER}, CONFIG)
+    first, second = _serve(root), _serve(root)
+    try:
+        ids = [create(first, params={}, retention={"success_retention": "1 second"}) for _ in range(20)]
+        ids += [create(second, params={}, retention={"success_retention": "1 second"}) for _ in range(20)]
+        for instance_id in ids:
+            finished(first, instance_id, "complete")
+        instances = root / "data" / "workflows" / "flow" / "instances"
+        wait_for(lambda: os.listdir(instances) == [], 10.0, what="every expired instance to go")
+        for server in (first, second):
+            assert _whole_listing(server, "flow") == set()
+    finally:
+        first.stop()
+        second.stop()
+    for server in (first, second):
+        assert "Traceback" not in server.log and "cannot remove" not in server.log, server.log
