@@ -56,11 +56,10 @@ class Hist:
 class WorkflowTally:
     """What the engine's hooks count for one workflow."""
 
-    __slots__ = ("started", "completed", "failed", "retried", "steps", "late", "fired", "missed")
+    __slots__ = ("started", "completed", "failed", "retried", "steps", "late")
 
     def __init__(self) -> None:
         self.started = self.completed = self.failed = self.retried = 0
-        self.fired = self.missed = 0  # schedule ticks (host.schedules may count them here)
         self.steps = Hist(SLOW)
         self.late = Hist(LATE)
 
@@ -74,6 +73,7 @@ class Metrics:
         self.request_seconds: dict[str, Hist] = {}
         self.flush_seconds = Hist(FAST)
         self.workflows: dict[str, WorkflowTally] = {}
+        self.ticks: dict[str, list[int]] = {}  # schedule target -> [fired, missed]
         self._counts: Callable[[], Mapping[str, Mapping[str, int]]] = dict
         self._loaded: Callable[[], int] = lambda: 0
         self.registry.register(_Families(self))
@@ -94,13 +94,14 @@ class Metrics:
             tally = self.workflows[name] = WorkflowTally()
         return tally
 
-    def schedule_tick(self, workflow: str, fired: bool) -> None:
-        """A schedule's tick fired its work, or was missed (for host.schedules)."""
-        tally = self.workflow(workflow)
-        if fired:
-            tally.fired += 1
-        else:
-            tally.missed += 1
+    def schedule_tick(self, target: str, skipped: int) -> None:
+        """A schedule of `target` (a workflow, or a worker's cron) fired a tick, and skipped
+        `skipped` older ones missed while no host ran (the ScheduleRunner calls this)."""
+        counts = self.ticks.get(target)
+        if counts is None:
+            counts = self.ticks[target] = [0, 0]
+        counts[0] += 1
+        counts[1] += skipped
 
     # -- hooks -----------------------------------------------------------------------------------
 
@@ -162,14 +163,14 @@ class _Families(Collector):
         )
         flush.add_metric([], m.flush_seconds.buckets(), m.flush_seconds.total)
         yield flush
-        for name, help_text in (
-            ("fired", "Schedule ticks that started their work"),
-            ("missed", "Schedule ticks missed"),
+        ticks = sorted(dict(m.ticks).items())
+        for index, (name, help_text) in enumerate(
+            (("fired", "Schedule ticks fired"), ("missed", "Schedule ticks missed while no host ran"))
         ):
-            ticks = CounterMetricFamily(f"waypost_schedule_ticks_{name}", help_text, labels=["workflow"])
-            for workflow, tally in tallies:
-                ticks.add_metric([workflow], getattr(tally, name))
-            yield ticks
+            family = CounterMetricFamily(f"waypost_schedule_ticks_{name}", help_text, labels=["target"])
+            for target, counts in ticks:
+                family.add_metric([target], counts[index])
+            yield family
         instances = GaugeMetricFamily(
             "waypost_instances", "Stored instances by workflow and status", labels=["workflow", "status"]
         )
