@@ -41,7 +41,7 @@ class ExpiryIndex:
         self.path = folder
         self.instances = instances
         self.durable = durable
-        self.reads = 0  # folder listings made (what the sweep's cost is measured in)
+        self.tidied = False  # the first sweep here has finished removals a crash cut short
 
     def add(self, instance_id: str, when: float, target: str) -> None:
         """An entry at `when`, a link to `target` (the instance's instance.json); durable when this
@@ -83,7 +83,6 @@ class ExpiryIndex:
             buckets = sorted(n for n in os.listdir(self.path) if n.isdigit() and n <= last)
         except FileNotFoundError:
             return []
-        self.reads += 1
         found: list[tuple[float, str]] = []
         for bucket in buckets:
             folder = self.path / bucket
@@ -91,7 +90,6 @@ class ExpiryIndex:
                 names = os.listdir(folder)
             except (FileNotFoundError, NotADirectoryError):
                 continue
-            self.reads += 1
             entries = [parsed for name in names if (parsed := parse_entry(name)) is not None]
             found.extend(entry for entry in entries if entry[0] <= until)
             if not names and bucket < last:

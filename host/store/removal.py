@@ -142,6 +142,9 @@ def sweep(home: Home, workflow: str, now: float) -> list[str]:
 
     if index.ensure(expiry_of, home.index(workflow).folders):
         log.info("workflow %s: rebuilt the expiry index from the instance folders", workflow)
+    if not index.tidied:  # once per process: a workflow no host prepares (not defined) too
+        index.tidied = True
+        finish_removals(index.instances, home.index(workflow))
     removed = []
     for when, instance_id in index.due(now):
         try:

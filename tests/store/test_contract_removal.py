@@ -245,6 +245,17 @@ async def test_prepare_finishes_a_removal_a_crash_cut_short(stores: Stores, data
     assert dues(fresh, "i-2")  # another instance's entries stay
 
 
+async def test_the_first_sweep_finishes_a_removal_without_a_prepare(stores: Stores, data_dir: Path) -> None:
+    """A workflow no host defines any more is never prepared; its sweeps still tidy up."""
+    store = stores.new()
+    await create_final(store, "i-1", None, ENDED)
+    await stores.finish(store)
+    tomb = folder(data_dir, "i-1").with_name(".deleting.i-1.99.0000abcd")
+    os.rename(folder(data_dir, "i-1"), tomb)
+    assert stores.new().sweep(WF, FAR) == []
+    assert not tomb.exists() and _leftovers(data_dir) == []
+
+
 async def _no_half_instance(store: InstanceStore, data_dir: Path) -> None:
     """Whatever a removal left, readers see whole instances only."""
     await check_whole(store, data_dir, set())
