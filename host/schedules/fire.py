@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -22,6 +22,9 @@ from host.schedules.ticks import Due, Schedule, instance_id
 from host.workflows.service import WorkflowService
 
 logger = logging.getLogger("waypost")
+
+SleepUntil = Callable[[float], Awaitable[None]]
+"""Waits until an epoch second (the runner's clock)."""
 
 
 class Firing:
@@ -45,14 +48,19 @@ class Firing:
         loaded = self.registry.get(worker)
         return None if loaded is None else find_scheduled(loaded.module)
 
-    async def fire(self, schedule: Schedule, due: Due) -> None:
+    async def fire(self, schedule: Schedule, due: Due, sleep_until: SleepUntil) -> None:
+        """Fire `due`, which may lie up to CLAIM_LEAD ahead: `sleep_until` waits for it."""
         if schedule.kind == "worker":
-            await self.worker_tick(schedule, due)
+            await self.worker_tick(schedule, due, sleep_until)
         else:
+            await sleep_until(due.tick)
             await self.workflow_tick(schedule, due)
 
-    async def worker_tick(self, schedule: Schedule, due: Due) -> None:
-        """Record the tick, then start the handler; a tick another host recorded is not fired."""
+    async def worker_tick(self, schedule: Schedule, due: Due, sleep_until: SleepUntil) -> None:
+        """Record the tick, then at the tick run the handler; a tick another host recorded is not
+        fired. Shielded from shutdown: a recorded tick gets its handler, and shutdown waits for
+        it as for wait_until work. The handler runs in this task, so that it starts the moment
+        sleep_until returns, ahead of other work woken by the same second."""
         worker = schedule.target
         handler = self.handler(worker)
         if handler is None:
@@ -61,18 +69,14 @@ class Firing:
                 "tick %s of %s not fired: worker %s %s", iso(due.tick), schedule.describe(), worker, why
             )
             return
-        with anyio.CancelScope(shield=True):  # a recorded tick must get its handler started
+        with anyio.CancelScope(shield=True):
             claimed = await anyio.to_thread.run_sync(self.records.claim, schedule, due.tick)
             if not claimed:
                 logger.debug("tick %s of %s was fired by another host", iso(due.tick), schedule.describe())
                 return
-            controller = ScheduledController(schedule.cron.text, due.scheduled_ms)
-
-            async def run() -> None:
-                await self.run_handler(worker, handler, controller)
-
-            self.background.start_service(run)
-        await anyio.to_thread.run_sync(self.records.prune, schedule)
+            await anyio.to_thread.run_sync(self.records.prune, schedule)
+            await sleep_until(due.tick)
+            await self.run_handler(worker, handler, ScheduledController(schedule.cron.text, due.scheduled_ms))
 
     async def run_handler(
         self, worker: str, handler: ScheduledHandler, controller: ScheduledController

@@ -15,18 +15,25 @@ import anyio.to_thread
 from host.runtime.context import BackgroundWork
 from host.schedules.crons import iso
 from host.schedules.fire import Firing
-from host.schedules.ticks import Schedule, due, next_wake, skipped_text, start_point
+from host.schedules.ticks import CLAIM_LEAD, Schedule, due, next_wake, skipped_text, start_point
 
 logger = logging.getLogger("waypost")
 
 Key = tuple[str, str, str]
+SPIN = 0.003  # seconds of busy-waiting at most before a tick (sleep_until)
 
 
 class ScheduleRunner:
     """Fires every schedule of the current configuration; `set_schedules` swaps them (reload)."""
 
-    def __init__(self, firing: Firing, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        firing: Firing,
+        clock: Callable[[], float] = time.time,
+        on_tick: Callable[[str, int], None] | None = None,
+    ) -> None:
         self.firing = firing
+        self.on_tick = on_tick  # (target, ticks skipped) of each tick fired: host.metrics
         self._clock = clock
         self._schedules: dict[Key, Schedule] = {}
         self._last: dict[Key, float] = {}  # the newest tick handled (fired, or passed over)
@@ -35,6 +42,16 @@ class ScheduleRunner:
 
     def now(self) -> float:
         return self._clock()
+
+    async def sleep_until(self, t: float) -> None:
+        """Return at epoch second `t`, not before: sleep to SPIN short of it, then spin. The spin
+        (up to SPIN of blocking) puts a tick ahead of the other work its second wakes (sleepers
+        whose timers fall due in the same loop iteration), rather than behind all of it."""
+        delay = t - SPIN - self.now()
+        if delay > 0:
+            await anyio.sleep(delay)
+        while self.now() < t:
+            pass
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -71,7 +88,7 @@ class ScheduleRunner:
                 now = self.now()
                 for key, s in list(self._schedules.items()):
                     last = self._last.setdefault(key, now)
-                    tick = due(s.cron, last, now)
+                    tick = due(s.cron, last, now + CLAIM_LEAD)
                     if tick is None:
                         continue
                     self._last[key] = tick.tick
@@ -83,9 +100,11 @@ class ScheduleRunner:
                             iso(last),
                             iso(tick.tick),
                         )
-                    group.start_soon(self.firing.fire, s, tick)
+                    if self.on_tick is not None:
+                        self.on_tick(s.target, tick.skipped)
+                    group.start_soon(self.firing.fire, s, tick, self.sleep_until)
                 wake = next_wake((s.cron, self._last[k]) for k, s in self._schedules.items())
-                delay = math.inf if wake is None else max(wake - self.now(), 0.001)
+                delay = math.inf if wake is None else max(wake - CLAIM_LEAD - self.now(), 0.001)
                 with anyio.move_on_after(delay):
                     await self._changed.wait()
 
