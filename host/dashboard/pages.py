@@ -9,6 +9,7 @@ from typing import Any
 
 from host.admin.shapes import workflow_infos
 from host.admin.steplog import build_steps
+from host.admin.steps import shown_output
 from host.config import Config
 from host.dashboard.timeline import timeline_svg
 from host.text import compact, duration, error_text, when
@@ -126,7 +127,7 @@ def _step_row(step: dict[str, Any], now: float) -> dict[str, Any]:
         state = "running" if step.get("success") is None else "complete" if step["success"] else "errored"
         detail = f"{len(step.get('attempts') or [])} attempt(s)"
         if step.get("success"):
-            detail += f"; output {compact(step.get('output'), 120)}"
+            detail += f"; output {compact(shown_output(step), 120)}"  # "[REDACTED]" if sensitive
         elif step.get("error"):
             detail += f"; {error_text(step.get('error'))}"
     elif kind == "waitForEvent":

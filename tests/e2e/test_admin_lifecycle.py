@@ -243,6 +243,12 @@ def test_a_sensitive_output_is_redacted_but_journaled(
     assert step.json()["result"]["output"] == "[REDACTED]"
     journal = (folder(server, "secret", "sec-1") / "journal.jsonl").read_text()
     assert "s3cr3t-value" in journal  # replay needs it
+    page = httpx.get(
+        f"{server.url}/__waypost/workflows/secret/instances/sec-1",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert page.status_code == 200 and "visible-value" in page.text
+    assert "[REDACTED]" in page.text and "s3cr3t-value" not in page.text  # the dashboard
     assert "s3cr3t-value" not in server.log
 
 
