@@ -107,7 +107,12 @@ async def test_every_wait_hibernates_and_the_run_replays(waypost):
         await m.disable_retry_delays()
         await m.mock_step_error({"name": "charge card"}, ConnectionError("flaky"), times=1)
     inst = await dep.env("orders").ORDERS.create(params={"total": 9})
-    while not any(e["type"] == "wait" for e in inst.journal()):  # it reached the event wait
+
+    def hibernated_in_the_event_wait():
+        types = [e.get("status", e["type"]) for e in inst.journal()]
+        return "wait" in types and "waiting" in types[types.index("wait") :]
+
+    while not hibernated_in_the_event_wait():
         await inst.wait_for_status(["waiting", "running", "queued"])
         await anyio.sleep(0.005)
     await inst.send_event(type="shipment", payload={"carrier": "post"})
@@ -123,6 +128,47 @@ async def test_without_modifiers_the_hour_long_sleep_is_real(waypost):
     await inst.wait_for_status("waiting")
     sleep = next(e for e in inst.journal() if e["type"] == "sleep")
     assert sleep["until"] - sleep["t"] > 3599  # the real hour: the instance hibernated until then
+
+
+async def test_bad_selectors_and_mocks_are_clear_errors(waypost):
+    dep = waypost.deployment(CONFIG)
+    with pytest.raises(LookupError, match="no workflow 'nope'"):
+        dep.workflow("nope")
+    with pytest.raises(LookupError, match="no worker 'nope'"):
+        dep.env("nope")
+    async with dep.workflow("order-workflow").modify() as m:
+        with pytest.raises(ValueError, match="'index' counts uses of the name from 1"):
+            await m.mock_step_result({"name": "charge card", "index": 0}, 1)
+        with pytest.raises(ValueError, match="unknown key 'idx'"):
+            await m.force_step_timeout({"name": "charge card", "idx": 1})
+        with pytest.raises(ValueError, match="times must be a positive integer"):
+            await m.mock_step_error("charge card", "boom", times=0)
+        with pytest.raises(ValueError, match="not JSON|JSON"):
+            await m.mock_step_result("charge card", object())
+    inst = await dep.env("orders").ORDERS.create(params={"total": 1})
+    with pytest.raises(ValueError, match="unknown status 'done'"):
+        await inst.wait_for_status("done")
+    from host.testing import WaitFailed
+
+    with pytest.raises(WaitFailed, match="still waiting .for sleep 'let it settle'. after 0.2 s, not comp"):
+        await inst.output(timeout=0.2)
+
+
+LEFT_RUNNING = []
+
+
+async def test_a_test_that_leaves_its_deployment_running(waypost):
+    dep = waypost.deployment(CONFIG)
+    inst = await dep.env("orders").ORDERS.create(params={"total": 1})
+    await inst.wait_for_status("waiting")
+    LEFT_RUNNING.append(dep)
+
+
+def test_the_fixture_stopped_it_and_its_threads_at_the_end_of_that_test():
+    import threading
+
+    assert LEFT_RUNNING and not any(dep.running for dep in LEFT_RUNNING)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("waypost")]
 
 
 async def test_expected_to_fail_a_wrong_expectation(waypost):
@@ -223,6 +269,7 @@ def run_user_tests(tmp_path: Path, files: dict[str, str], *args: str) -> dict[st
         timeout=120,
     )
     assert report.is_file(), done.stdout + done.stderr
+    print(done.stdout[-20000:])  # shown by pytest if the test fails
     outcomes: dict[str, tuple[str, str]] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         failure = case.find("failure")
@@ -250,7 +297,7 @@ def test_user_tests_run_the_real_workflow_and_a_wrong_expectation_fails(tmp_path
     wrong = outcomes.pop("test_expected_to_fail_a_wrong_expectation")
     assert wrong[0] == "failed" and "'shipped' == 'refunded'" in wrong[1], wrong
     assert outcomes == dict.fromkeys(outcomes, ("passed", "")), outcomes
-    assert len(outcomes) == 10
+    assert len(outcomes) == 13
 
 
 def test_the_plugin_is_inert_until_the_fixture_is_used(tmp_path: Path) -> None:
