@@ -167,6 +167,7 @@ def create_app(
                 reloader = Reloader(ChangeFilter(config.functions_dir, config.path), host.reload)
                 stack.enter_context(_run_in_background(host.background, reloader))
             stack.enter_context(running_schedules(host.background, host.schedules))
+            stack.enter_context(_warming_listings(host))
             app.state.host = host
             yield
             logger.info("shutting down")
@@ -180,6 +181,26 @@ def create_app(
     app = HostApp(routes, host.dispatcher, lifespan)  # worker dispatch comes after `routes`
     app.state.host = host
     return app
+
+
+@contextlib.contextmanager
+def _warming_listings(host: Host) -> Any:
+    """Build the store's instance listings and counts in a thread after start, once (one stat and
+    one status read per instance), so the dashboard's first page and the first metrics scrape do
+    not pay for it; cancelled (the thread left to finish) when the lifespan ends."""
+    import anyio.to_thread
+
+    scope = anyio.CancelScope()
+
+    async def run() -> None:
+        with scope:
+            await anyio.to_thread.run_sync(host._instance_counts, abandon_on_cancel=True)
+
+    host.background.start_service(run)
+    try:
+        yield
+    finally:
+        scope.cancel()
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,16 +56,35 @@ class Catalog:
         self, workflow: str, status: str | None, search: str, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
         """Status documents of up to `limit` instances, newest first, after skipping `offset` that
-        match (status equal to `status`, id containing `search`); and whether more match after."""
+        match (status equal to `status`, id containing `search`); and whether more match after.
+        Only the documents returned are read (and, with `status`, the unsettled ones skipped)."""
+        with self._lock:
+            listing = self._refresh(workflow)
+            order = listing.order
+        needle = search.lower()
+        ids = [i for i in order if needle in i.lower()] if needle else order
+        due: set[str] = set()
+        if status is None:
+            ids, offset = ids[offset:], 0
+        else:
+            due = self.due_ids(workflow)
         chosen: list[dict[str, Any]] = []
         skipped = 0
-        for document in self._documents(workflow, status, search):
+        for instance_id in ids:
+            if status is not None and self._status(workflow, listing, instance_id, due) != status:
+                continue
             if skipped < offset:
                 skipped += 1
                 continue
             if len(chosen) == limit:
                 return chosen, True
-            chosen.append(document)
+            try:
+                document = self.read_status(workflow, instance_id)
+            except (OSError, ValueError, LookupError):
+                continue  # deleted since, or unreadable: left out, as statuses() does
+            listing.status[instance_id] = str(document.get("status"))
+            if status is None or document.get("status") == status:
+                chosen.append(document)
         return chosen, False
 
     def counts(self, workflow: str) -> dict[str, int]:
@@ -82,25 +101,6 @@ class Catalog:
         return counts
 
     # -- inside --------------------------------------------------------------------------------------
-
-    def _documents(self, workflow: str, status: str | None, search: str) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            listing = self._refresh(workflow)
-            order = listing.order
-        due = self.due_ids(workflow) if status is not None else set()
-        needle = search.lower()
-        for instance_id in order:
-            if needle and needle not in instance_id.lower():
-                continue
-            if status is not None and self._status(workflow, listing, instance_id, due) != status:
-                continue
-            try:
-                document = self.read_status(workflow, instance_id)
-            except (OSError, ValueError, LookupError):
-                continue  # deleted since, or unreadable: left out, as statuses() does
-            listing.status[instance_id] = str(document.get("status"))
-            if status is None or document.get("status") == status:
-                yield document
 
     def _status(self, workflow: str, listing: _Listing, instance_id: str, due: set[str]) -> str | None:
         known = listing.status.get(instance_id)
