@@ -174,6 +174,17 @@ def test_pause_shows_without_a_reload(page: Page, api: httpx.Client) -> None:
     assert page.evaluate("window.__sameDocument") == "yes"
 
 
+def test_delete_asks_then_removes_a_final_instance(page: Page, server: ServerProcess) -> None:
+    folder = server.root / "data" / "workflows" / "long" / "instances" / "pause-me"
+    assert folder.is_dir()  # terminated by the test before
+    page.goto("/__waypost/workflows/long/instances/pause-me")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete")
+    page.wait_for_url("**/__waypost/workflows/long")
+    assert not folder.exists()
+    assert page.locator("#instances tr[data-id=pause-me]").count() == 0
+
+
 def test_restart_from_a_step(page: Page, api: httpx.Client, server: ServerProcess) -> None:
     create(api, "steps", "restart-me")
     wait_status(api, "steps", "restart-me", "waiting")
