@@ -9,7 +9,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from tests.helpers import ServerProcess, free_port, make_deployment, run_cli, wait_for
+from tests.helpers import ServerProcess, free_port, make_deployment, run_cli, stays, wait_for
 
 API = "/client/v4/accounts/local/workflows"
 
@@ -225,3 +225,19 @@ def test_test_scheduled_routes_call_the_handler_at_once(tmp_path: Path) -> None:
     with ServerProcess(root) as plain:
         assert plain.get("/__scheduled").status_code == 404
     assert not (root / "data" / "schedules").exists(), "test calls record nothing"
+
+
+def test_a_reload_rebuilds_the_schedules(tmp_path: Path) -> None:
+    root = deployment(tmp_path, ["@yearly"])
+    config = root / "config.yaml"
+    with ServerProcess(root) as server:
+        server.wait_for_log("schedule: worker cronw cron '@yearly'")
+        config.write_text(config.read_text().replace("['@yearly']", "['* * * * * *']"))
+        wait_for(lambda: ticks(root), 10, what="a tick of the cron the reload added")
+        log = server.wait_for_log("schedule removed: worker cronw cron '@yearly'")
+        assert "schedule: worker cronw cron '* * * * * *', next tick" in log
+        config.write_text(config.read_text().replace("['* * * * * *']", "[]"))
+        server.wait_for_log("schedule removed: worker cronw cron '* * * * * *'")
+        removed_ms = time.time() * 1000
+        # a tick already recorded (up to 250 ms ahead) still fires; none after that
+        assert stays(lambda: all(t <= removed_ms + 250 for t in ticks(root, "start")), 2.5), ticks(root)
