@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 
 from host.cli.output import print_json, user_errors
+from host.cli.target import add_common
 from host.config import Config, display_path, find_config, load_config
 from host.errors import WaypostError
 from host.runtime.env import Env, build_envs
@@ -179,9 +180,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("name", metavar="NAME", nargs="?", help="only this workflow (default: all)")
     p.add_argument("--all", action="store_true", help="finished instances too")
-    p.add_argument(
-        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml or ./wrangler.*)"
-    )
-    p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_common(p)
     p.set_defaults(handler=cmd_check)
