@@ -12,7 +12,7 @@ from host.admin import queries as qs
 from host.admin import requests as rq
 from host.admin.body import NO_BODY, read_json
 from host.admin.context import AdminContext
-from host.admin.envelope import from_exception, ok
+from host.admin.envelope import ERRORS, from_exception, ok
 from host.errors import InstanceNotFound, InvalidTransition, WaypostError
 from host.workflows.ids import check_event_type, check_instance_id
 from host.workflows.status import iso
@@ -56,7 +56,7 @@ class ControlHandlers:
     async def delete_batch(self, request: Request) -> Response:
         """Delete each instance it can; one that is missing, not final or unreadable is an error entry.
 
-        Answers 200 with {"deleted": [{"id"}], "errors": [{"id", "code", "message"}]}, as wrangler
+        Answers 200 with {"deleted": [{"id"}], "errors": [{"id", "code", "type", "message"}]}, as wrangler
         reads it (it reports the errors and exits 1)."""
         info = self.ctx.workflow(request)
         ids = rq.parse_delete_batch(await read_json(request, self.ctx.max_body))
@@ -67,7 +67,8 @@ class ControlHandlers:
                 await self.ctx.service.delete(info.name, check_instance_id(raw))
             except (WaypostError, ValueError, OSError) as exc:
                 error = from_exception(exc)
-                errors.append({"id": raw, "code": error.type, "message": error.message})
+                code = ERRORS[error.type][1]
+                errors.append({"id": raw, "code": code, "type": error.type, "message": error.message})
             else:
                 deleted.append({"id": raw})
         return ok({"deleted": deleted, "errors": errors})

@@ -209,6 +209,10 @@ def test_batch_delete_answers_deleted_and_errors(raw: httpx.Client, client: Clou
     errors = {e["id"]: e["message"] for e in result["errors"]}
     assert set(errors) == {"bd-busy", "bd-ghost", "bad id!"}
     assert "terminate it first" in errors["bd-busy"] and "not found" in errors["bd-ghost"]
+    types = {e["id"]: (e["code"], e["type"]) for e in result["errors"]}
+    assert types["bd-busy"] == (10031, "instance.invalid_state")
+    assert types["bd-ghost"] == (10023, "instance.not_found")
+    assert types["bad id!"] == (10001, "request.invalid")
     assert get(client, "flow", "bd-busy").status == "waiting"
     too_many = raw.post("/flow/instances/batch/delete", json={"instances": [f"x{i}" for i in range(101)]})
     assert too_many.status_code == 400
