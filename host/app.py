@@ -60,7 +60,8 @@ class Host:
         self.metrics.attach(self._instance_counts, lambda: self.engine.loaded)
         records = TickRecords(hc.data_dir, sync=hc.durability == "fsync")
         firing = Firing(self.registry, lambda: self.envs, self.background, self.service, records)
-        self.schedules = ScheduleRunner(firing)  # crons and workflow schedules (SPEC 2.1, 3.10)
+        # crons and workflow schedules (SPEC 2.1, 3.10)
+        self.schedules = ScheduleRunner(firing, on_tick=self.metrics.schedule_tick)
 
     def _instance_counts(self) -> dict[str, dict[str, int]]:
         """Workflow -> status -> how many instances (the metrics' gauge; the store keeps a cache)."""

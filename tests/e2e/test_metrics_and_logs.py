@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.browser.dashboard_deployment import TOKEN, dashboard_deployment
-from tests.helpers import ServerProcess, wait_for
+from tests.helpers import ServerProcess, make_deployment, wait_for
 
 BASE = "/client/v4/accounts/local/workflows"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -151,3 +151,32 @@ def test_a_workflow_that_is_not_defined_is_a_clear_404(server: ServerProcess) ->
     assert page.status_code == 404 and "nope" in page.text
     page = server.get("/__waypost/workflows/steps?status=bogus", headers=AUTH)
     assert page.status_code == 400 and "unknown status" in page.text
+
+
+TICKED = """
+from workers import WorkflowEntrypoint
+
+
+class Ticked(WorkflowEntrypoint):
+    async def run(self, event, step):
+        return "tick"
+"""
+
+
+def test_schedule_ticks_are_counted_by_target(tmp_path: Any) -> None:
+    config = """
+workers:
+  - name: clock
+    main: functions/clock.py
+    workflows:
+      - {name: ticked, binding: TICKED, class_name: Ticked, schedules: ['* * * * * *']}
+"""
+    root = make_deployment(tmp_path, {"functions/clock.py": TICKED}, config)
+    with ServerProcess(root, ("--no-reload",)) as proc:
+
+        def fired() -> float:
+            found = samples(proc)
+            return value(found, "waypost_schedule_ticks_fired_total", target="ticked")
+
+        wait_for(lambda: fired() >= 2, 10, what="two schedule ticks counted")
+        assert value(samples(proc), "waypost_schedule_ticks_missed_total", target="ticked") == 0
