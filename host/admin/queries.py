@@ -160,9 +160,9 @@ def parse_step_query(query: Mapping[str, str]) -> StepQuery:
     name = query.get("name")
     if not name:
         raise ApiError("request.invalid", "name is required: the step's name as the instance's steps show it")
-    kind = _choice(query, "type", ("step", "waitForEvent"), None)
+    kind = _choice(query, "type", ("step", "waitForEvent", "rollback"), None)  # rollback: an undo
     if kind is None:
-        raise ApiError("request.invalid", "type is required: step or waitForEvent")
+        raise ApiError("request.invalid", "type is required: step, waitForEvent or rollback")
     attempt = _int(query, "attempt", 0, 10**6) if query.get("attempt") else None
     return StepQuery(name=name, type=kind, attempt=attempt)
 

@@ -135,6 +135,14 @@ def test_terminate_with_rollback_is_rolling_back_then_terminated(client: Cloudfl
     assert ended.rollback is not None and ended.rollback.outcome == "complete"
     assert [s.type for s in ended.steps if getattr(s, "name", None) == "reserve"] == ["step", "rollback"]
     assert counts.read_text() == "undo 7\n"  # once
+    undo = client.workflows.instances.step(
+        "saga-1",
+        account_id=ACCOUNT,
+        workflow_name="saga",
+        name="reserve",
+        type="rollback",  # type: ignore[arg-type]
+    )
+    assert undo.status == "complete"
 
 
 def test_rollback_goes_only_with_terminate(client: Cloudflare) -> None:
