@@ -8,7 +8,18 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from host.storage.d1sql import Value, check_value, open_database, raw_rows, run_batch, run_one, run_script
+from host.storage.d1sql import (
+    Value,
+    check_value,
+    execute,
+    open_database,
+    raw_rows,
+    reads_only,
+    run_batch,
+    run_one,
+    run_script,
+)
+from host.storage.quickread import NotQuick, QuickReader
 from host.storage.shapes import Record, StorageInputError
 
 T = TypeVar("T")
@@ -19,6 +30,7 @@ class D1Database:
 
     def __init__(self, path: Path) -> None:
         self.file = open_database(path)
+        self.quick = QuickReader(path)
 
     def prepare(self, sql: Any) -> D1PreparedStatement:
         """A statement to bind() and run; nothing runs yet."""
@@ -44,6 +56,7 @@ class D1Database:
         return await self._run(lambda c: run_script(c, sql))
 
     def close(self) -> None:
+        self.quick.close()
         self.file.close()
 
     async def _run(self, fn: Callable[[Any], T]) -> T:
@@ -65,7 +78,12 @@ class D1PreparedStatement:
 
     async def all(self) -> Record:
         """{results: [row, ...], success, meta}; each row a dict also readable by attribute."""
-        return await self.db._run(lambda c: run_one(c, self.sql, self.params, str(self.db.file.path)))
+        path = str(self.db.file.path)
+        if reads_only(self.sql):  # a SELECT that finishes at once runs here, no thread hop
+            found = self.db.quick.read(lambda c: execute(c, self.sql, self.params, path))
+            if not isinstance(found, NotQuick):
+                return found
+        return await self.db._run(lambda c: run_one(c, self.sql, self.params, path))
 
     async def run(self) -> Record:
         """As all(): the result with its meta (changes, last_row_id, duration)."""

@@ -38,17 +38,29 @@ def check_value(value: Any, index: int) -> Value:
 
 def run_one(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str) -> Record:
     """Execute one statement; its D1 result: results (rows as Records), success, meta."""
-    start = time.perf_counter()
     try:
-        cursor = conn.execute(sql, params)
-        columns = [d[0] for d in cursor.description or ()]
-        rows = [Record(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        return execute(conn, sql, params, path)
     except sqlite3.Error as exc:
         raise D1Error(str(exc)) from None
     except OverflowError as exc:
         raise StorageInputError(f"D1: {exc}") from None
-    changes = max(cursor.rowcount, 0) if cursor.description is None or _writes(sql) else 0
-    return Record(results=rows, success=True, meta=_meta(start, changes, cursor.lastrowid, len(rows), path))
+
+
+def reads_only(sql: str) -> bool:
+    """A plain SELECT (tried on the caller's thread first, host.storage.quickread)."""
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
+def execute(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str) -> Record:
+    """run_one, with sqlite3's own exceptions."""
+    start = time.perf_counter()
+    cursor = conn.execute(sql, params)
+    columns = [d[0] for d in cursor.description or ()]
+    rows = [Record(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    reads = cursor.description is not None and not _writes(sql)
+    changes = 0 if reads else max(cursor.rowcount, 0)
+    meta = _meta(start, changes, cursor.lastrowid, len(rows), None if reads else path)
+    return Record(results=rows, success=True, meta=meta)
 
 
 def raw_rows(result: Record, column_names: bool) -> list[list[Any]]:
@@ -102,11 +114,14 @@ def _writes(sql: str) -> bool:
     return head in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
 
 
-def _meta(start: float, changes: int, last_row_id: int | None, rows: int, path: str) -> Record:
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = 0
+def _meta(start: float, changes: int, last_row_id: int | None, rows: int, path: str | None) -> Record:
+    """D1's meta; size_after (the file's size, a stat call) only after a statement that may write."""
+    size = None
+    if path is not None:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0
     return Record(
         duration=(time.perf_counter() - start) * 1000,
         changes=changes,

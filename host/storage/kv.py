@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from host.storage.kvstore import Entry, KVStore
+from host.storage.quickread import NotQuick
 from host.storage.shapes import Record, StorageInputError, as_bytes, key_text, options
 
 T = TypeVar("T")
@@ -48,6 +49,11 @@ class KVNamespace:
             entries = await self._run(lambda now: [self.store.get(k, now) for k in keys])
             return {k: _decode(e, kind) for k, e in zip(keys, entries, strict=True)}
         name = key_text(key, "KV get", MAX_KEY)
+        now = self._clock()
+        if now < self._next_sweep:  # no sweep due: try the read on this thread first
+            found = self.store.peek(name, now)
+            if not isinstance(found, NotQuick):
+                return _decode(found, kind)
         return _decode(await self._run(lambda now: self.store.get(name, now)), kind)
 
     async def get_with_metadata(self, key: Any, type: Any = None, **opts: Any) -> Record:

@@ -97,3 +97,19 @@ async def test_r2_overwrite_replaces_data_and_leaves_no_old_version(tmp_path: Pa
     assert files == ["bin", "json", "lock"]
     empty = await bucket.put("e", None)
     assert empty.size == 0 and await (await bucket.get("e")).bytes() == b""  # type: ignore[union-attr]
+
+
+async def test_d1_selects_too_long_for_the_quick_path_still_answer_and_errors_keep_their_message(
+    tmp_path: Path,
+) -> None:
+    db = D1Database(tmp_path / "d1/app.sqlite3")
+    await db.exec("CREATE TABLE n (i INTEGER)")
+    await db.batch([db.prepare("INSERT INTO n VALUES (?)").bind(i) for i in range(500)])
+    # 250,000 joined rows: far over the quick path's step budget, so it runs on a thread
+    assert await db.prepare("SELECT count(*) AS c FROM n a, n b").first("c") == 250_000
+    assert await db.prepare("SELECT i FROM n WHERE i = ?").bind(7).first("i") == 7
+    with pytest.raises(D1Error, match="^no such table: nope$"):
+        await db.prepare("SELECT * FROM nope").all()
+    other = D1Database(tmp_path / "d1/app.sqlite3")  # another connection's write is seen at once
+    await other.prepare("INSERT INTO n VALUES (1000)").run()
+    assert await db.prepare("SELECT max(i) AS m FROM n").first("m") == 1000
