@@ -222,6 +222,14 @@ def test_a_plain_test_runs_the_async_part_with_waypost_run(waypost, tmp_path):
     spec.loader.exec_module(module)
     result = replay(journal, module.OrderWorkflow)
     assert result.ok and result.replayed == 2  # charge card, then the sleep it is in
+    again = waypost.run(still_asleep, dep)  # a new host on the same data dir, as after a restart
+    assert again == {"status": "waiting", "output": None, "error": None}
+    assert sum(e["type"] == "step_start" for e in inst.journal()) == 1  # the charge did not run again
+
+
+async def still_asleep(dep):
+    inst = await dep.env("orders").ORDERS.get("o-sync")
+    return await inst.wait_for_status("waiting")
 
 
 def test_waypost_run_refuses_a_running_loop(waypost):
