@@ -130,6 +130,20 @@ async def test_without_modifiers_the_hour_long_sleep_is_real(waypost):
     assert sleep["until"] - sleep["t"] > 3599  # the real hour: the instance hibernated until then
 
 
+async def test_disable_sleeps_for_one_step_only(waypost):
+    dep = waypost.deployment(CONFIG)
+    async with dep.workflow("order-workflow").modify() as m:
+        await m.disable_sleeps([{"name": "let it settle", "index": 2}])  # there is no second one
+        await m.mock_event("shipment", {"carrier": "dhl"})
+    first = await dep.env("orders").ORDERS.create(params={"total": 1})
+    await first.wait_for_status("waiting")  # its one sleep is index 1: a real hour
+    async with dep.workflow("order-workflow").modify() as m:
+        await m.disable_sleeps([{"name": "let it settle", "index": 1}])
+    second = await dep.env("orders").ORDERS.create(params={"total": 1})
+    assert (await second.output())["outcome"] == "shipped"
+    assert (await first.status())["status"] == "waiting"  # recorded before: it keeps its hour
+
+
 async def test_bad_selectors_and_mocks_are_clear_errors(waypost):
     dep = waypost.deployment(CONFIG)
     with pytest.raises(LookupError, match="no workflow 'nope'"):
@@ -305,7 +319,7 @@ def test_user_tests_run_the_real_workflow_and_a_wrong_expectation_fails(tmp_path
     wrong = outcomes.pop("test_expected_to_fail_a_wrong_expectation")
     assert wrong[0] == "failed" and "'shipped' == 'refunded'" in wrong[1], wrong
     assert outcomes == dict.fromkeys(outcomes, ("passed", "")), outcomes
-    assert len(outcomes) == 13
+    assert len(outcomes) == 14
 
 
 def test_the_plugin_is_inert_until_the_fixture_is_used(tmp_path: Path) -> None:
