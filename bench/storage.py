@@ -297,7 +297,7 @@ PAIRS = [
         0.7,
         5000,
     ),
-    Pair("R2 put of 1 MiB", "MB/s", r2_put, plain_write, "write+fsync of a new 1 MiB file", None, 0.7, 30),
+    Pair("R2 put of 1 MiB", "MB/s", r2_put, plain_write, "write+fsync of a 1 MiB file", None, 0.7, 30),
     Pair("R2 get of 1 MiB", "MB/s", r2_get, plain_read, "read of a 1 MiB file", None, 0.7, 300),
 ]
 

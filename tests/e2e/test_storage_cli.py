@@ -78,7 +78,8 @@ def test_cli_and_a_running_worker_see_each_others_writes(tmp_path: Path) -> None
             {"id": 1, "name": "0001_create.sql"},
             {"id": 2, "name": "0002_who.sql"},
         ]
-        cli(root, "d1", "execute", "DB", "--command", "UPDATE quotes SET who = 'cli' WHERE who IS NULL")
+        (tmp_path / "fix.sql").write_text("UPDATE quotes SET who = 'cli' WHERE who IS NULL;\n")
+        assert "1 row(s) changed" in cli(root, "d1", "execute", "DB", "--file", str(tmp_path / "fix.sql"))
         assert ok(s, "d1", "first", sql="SELECT who FROM quotes WHERE id = 1", args=["who"])["row"] == "cli"
 
         # R2: uploads from the CLI, read by the worker, and back
