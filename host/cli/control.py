@@ -12,7 +12,15 @@ from typing import Any
 from host.admin import queries
 from host.admin.envelope import from_exception
 from host.cli.output import fail, print_json, user_errors
-from host.cli.target import Target, add_common, load_instance, load_target, parse_json_arg, resolve_id
+from host.cli.target import (
+    Target,
+    add_common,
+    load_instance,
+    load_target,
+    parse_json_arg,
+    positive,
+    resolve_id,
+)
 from host.errors import InstanceNotFound, InvalidTransition, WaypostError
 from host.workflows.ids import check_instance_id
 
@@ -47,8 +55,6 @@ def _from_step(args: argparse.Namespace) -> dict[str, Any] | None:
             raise ValueError("--from-step-name is required with --from-step-count or --from-step-type")
         return None
     count = 1 if args.from_step_count is None else args.from_step_count
-    if count < 1:
-        raise ValueError(f"--from-step-count must be a whole number from 1, got {count}")
     return {"name": args.from_step_name, "count": count, "type": args.from_step_type or "do"}
 
 
@@ -151,7 +157,7 @@ def add_parsers(isub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         if action == "restart":
             p.add_argument("--from-step-name", metavar="NAME", help="restart from this step")
             p.add_argument(
-                "--from-step-count", type=int, metavar="C", help="its C-th use of the name (default 1)"
+                "--from-step-count", type=positive, metavar="C", help="its C-th use of the name (default 1)"
             )
             p.add_argument("--from-step-type", choices=STEP_TYPES, help="the step's kind (default do)")
         add_common(p)

@@ -8,7 +8,7 @@ from typing import Any
 from host.admin import queries, shapes
 from host.cli.output import compact, duration, error_text, labelled, print_json, table, user_errors, when
 from host.cli.steptext import DEFAULT_OUTPUT_LIMIT, seconds, step_text
-from host.cli.target import add_common, add_paging, load_instance, load_target, page
+from host.cli.target import add_common, add_paging, load_instance, load_target, page, positive
 
 
 @user_errors
@@ -121,16 +121,6 @@ def _flag(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of characters, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of characters from 1, got {text!r}")
-    return value
-
-
 def add_parsers(isub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = isub.add_parser("list", help="list instances, newest first")
     p.add_argument("name", metavar="NAME")
@@ -164,7 +154,7 @@ def add_parsers(isub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     )
     p.add_argument(
         "--truncate-output-limit",
-        type=_limit,
+        type=positive,
         default=DEFAULT_OUTPUT_LIMIT,
         metavar="N",
         help=f"cut each step's output after N characters (default {DEFAULT_OUTPUT_LIMIT})",

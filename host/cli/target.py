@@ -114,9 +114,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_paging(p: argparse.ArgumentParser, what: str) -> None:
     """wrangler's --page and --per-page."""
-    p.add_argument("--page", type=_positive, default=1, metavar="N", help="show page N (default 1)")
+    p.add_argument("--page", type=positive, default=1, metavar="N", help="show page N (default 1)")
     p.add_argument(
-        "--per-page", type=_positive, metavar="N", help=f"{what} per page (default: all on one page)"
+        "--per-page", type=positive, metavar="N", help=f"{what} per page (default: all on one page)"
     )
 
 
@@ -129,7 +129,8 @@ def page(items: list[T], args: argparse.Namespace) -> list[T]:
     return items[start : start + per_page]
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """argparse type: a whole number from 1."""
     try:
         value = int(text)
     except ValueError:
