@@ -15,7 +15,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Serve the deployment: config.yaml (if any) and functions/.",
     )
     p.add_argument(
-        "--config", metavar="PATH", type=Path, help="config file (default: ./config.yaml or ./wrangler.*)"
+        "-c",
+        "--config",
+        metavar="PATH",
+        type=Path,
+        help="config file (default: ./config.yaml or ./wrangler.*)",
     )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
