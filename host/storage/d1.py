@@ -71,6 +71,7 @@ class D1PreparedStatement:
 
     def __init__(self, db: D1Database, sql: str, params: tuple[Value, ...]) -> None:
         self.db, self.sql, self.params = db, sql, params
+        self.reads = reads_only(sql)  # tried on the caller's thread first (quickread)
 
     def bind(self, *values: Any) -> D1PreparedStatement:
         """The statement with these values for its `?` (or `?1`, `?2`) placeholders."""
@@ -79,7 +80,7 @@ class D1PreparedStatement:
     async def all(self) -> Record:
         """{results: [row, ...], success, meta}; each row a dict also readable by attribute."""
         path = str(self.db.file.path)
-        if reads_only(self.sql):  # a SELECT that finishes at once runs here, no thread hop
+        if self.reads:  # a SELECT that finishes at once runs here, no thread hop
             found = self.db.quick.read(lambda c: execute(c, self.sql, self.params, path))
             if not isinstance(found, NotQuick):
                 return found

@@ -57,7 +57,7 @@ def execute(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: s
     cursor = conn.execute(sql, params)
     columns = [d[0] for d in cursor.description or ()]
     rows = [Record(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    reads = cursor.description is not None and not _writes(sql)
+    reads = cursor.description is not None and reads_only(sql)  # else: may have written
     changes = 0 if reads else max(cursor.rowcount, 0)
     meta = _meta(start, changes, cursor.lastrowid, len(rows), None if reads else path)
     return Record(results=rows, success=True, meta=meta)
@@ -107,11 +107,6 @@ def split_statements(sql: str) -> list[str]:
 def _has_code(sql: str) -> bool:
     lines = [line.split("--", 1)[0] for line in sql.splitlines()]
     return bool("".join(lines).replace(";", "").strip())
-
-
-def _writes(sql: str) -> bool:
-    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-    return head in ("INSERT", "UPDATE", "DELETE", "REPLACE", "WITH")
 
 
 def _meta(start: float, changes: int, last_row_id: int | None, rows: int, path: str | None) -> Record:
