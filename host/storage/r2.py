@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from host.storage.quickread import NotQuick
 from host.storage.r2list import list_documents
 from host.storage.r2meta import custom_metadata, header_name, http_metadata
 from host.storage.r2store import R2Store
@@ -21,6 +22,7 @@ from host.storage.shapes import Record, StorageInputError, as_bytes, key_text, o
 MAX_KEY = 1024
 MAX_LIST = 1000
 MAX_DELETE = 1000
+QUICK_SIZE = 64 * 1024  # objects up to this size are read on the caller's thread
 
 
 class R2Object:
@@ -87,14 +89,19 @@ class R2Bucket:
 
     async def head(self, key: Any) -> R2Object | None:
         name = key_text(key, "R2 head", MAX_KEY)
-        doc = await anyio.to_thread.run_sync(self.store.head, name)
+        try:  # one small read, cheaper here than a thread hop
+            doc = self.store.head(name)
+        except (OSError, ValueError):
+            doc = await anyio.to_thread.run_sync(self.store.head, name)
         return None if doc is None else R2Object(doc)
 
     async def get(self, key: Any, options_: Any = None, **opts: Any) -> R2ObjectBody | None:
         """The object with its content (or the `range` of it asked for), or None."""
         name = key_text(key, "R2 get", MAX_KEY)
         given = options("R2 get", options_, opts, ("range",))
-        found = await anyio.to_thread.run_sync(self.store.get, name)
+        found = self.store.peek(name, QUICK_SIZE)
+        if isinstance(found, NotQuick):
+            found = await anyio.to_thread.run_sync(self.store.get, name)
         if found is None:
             return None
         doc, data = found
