@@ -180,3 +180,23 @@ workers:
 
         wait_for(lambda: fired() >= 2, 10, what="two schedule ticks counted")
         assert value(samples(proc), "waypost_schedule_ticks_missed_total", target="ticked") == 0
+
+
+def test_json_log_has_reloads(tmp_path: Any) -> None:
+    config = "workers:\n  - {name: hi, main: functions/hi.py, routes: ['/hi']}\n"
+    root = make_deployment(
+        tmp_path, {"functions/hi.py": "def fetch(request, env):\n    return 'v1'\n"}, config
+    )
+    with ServerProcess(root, ("--log-format", "json")) as proc:
+        assert proc.get("/hi").text == "v1"
+        (root / "functions" / "hi.py").write_text("def fetch(request, env):\n    return 'v2'\n")
+        wait_for(lambda: proc.get("/hi").text == "v2", 10, what="the reload")
+        (root / "config.yaml").write_text("workers: [not valid\n")
+
+        def events() -> list[dict[str, Any]]:
+            return [json.loads(line) for line in proc.log.splitlines() if line.startswith("{")]
+
+        wait_for(lambda: any(e["event"] == "reload" and e["level"] == "error" for e in events()), 10)
+        reloads = [e for e in events() if e["event"] == "reload"]
+        assert reloads[0]["level"] == "info" and reloads[0]["message"].startswith("reloaded:")
+        assert "reload skipped" in reloads[-1]["message"]
