@@ -22,6 +22,7 @@ COMMANDS = (
     "host.cli.kv",
     "host.cli.d1",
     "host.cli.r2",
+    "host.cli.workers",
 )
 
 
