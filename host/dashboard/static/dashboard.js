@@ -13,7 +13,8 @@
   }
 
   function poll(box) {
-    var again = function () { setTimeout(function () { poll(box); }, POLL_MS); };
+    var every = Number(box.dataset.every) || POLL_MS;
+    var again = function () { setTimeout(function () { poll(box); }, every); };
     fetch(box.dataset.live, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
         if (!r.ok || r.redirected) return null;
