@@ -216,6 +216,10 @@ def test_the_binary_serves_runs_workflows_and_survives_kill_9(binary: Path, tmp_
             "error_class": "NonRetryableError",
         }
         assert not Path(info["host_module"]).is_relative_to(REPO), "host was imported from the checkout"
+        # the dashboard's templates and static files are in the bundle
+        page = server.get("/__waypost/")
+        assert page.status_code == 200 and "pipeline" in page.text, page.text[:500]
+        assert server.get("/__waypost/static/dashboard.js").status_code == 200
 
         # an instance runs to completion
         create(server, "quick", {})
