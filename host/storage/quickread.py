@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TypeVar
 
+from host.storage.shapes import refuse_symlinks
+
 T = TypeVar("T")
 
 
@@ -58,12 +60,13 @@ class QuickReader:
             self._lock.release()
 
     def _open(self) -> sqlite3.Connection | None:
-        if not self.path.is_file():
-            return None
         try:
+            refuse_symlinks(self.path.parent, self.path)
+            if not self.path.is_file():
+                return None
             conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=ON")
-        except sqlite3.Error:
+        except (OSError, sqlite3.Error):
             return None
         conn.set_progress_handler(self._tick, _CHECK_EVERY)
         self._conn = conn

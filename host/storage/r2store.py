@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from host.storage.quickread import NOT_QUICK, NotQuick
+from host.storage.shapes import refuse_symlinks
 from host.store.fsio import fsync_path, open_file, read_all, write_atomic, write_new
 
 LOCK_FILE = ".lock"
@@ -35,8 +36,11 @@ class R2Store:
         self.folder = folder
 
     def _paths(self, key: str) -> tuple[Path, str]:
+        """The key's shard folder and hash; a symlink planted for the bucket or the shard is refused."""
         h = key_hash(key)
-        return self.folder / h[:2], h
+        shard = self.folder / h[:2]
+        refuse_symlinks(self.folder, shard)
+        return shard, h
 
     def head(self, key: str) -> dict[str, Any] | None:
         """The object's metadata document, or None."""

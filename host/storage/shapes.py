@@ -1,10 +1,14 @@
 """What the three bindings share: the error for bad input, results readable as dicts and by
-attribute, options given as keywords or as one dict, and values turned into bytes."""
+attribute, options given as keywords or as one dict, values turned into bytes, and the refusal
+of symlinks planted in their folders."""
 
 from __future__ import annotations
 
+import errno
 import inspect
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from host.errors import WaypostError
@@ -89,3 +93,10 @@ def key_text(key: Any, what: str, limit: int) -> str:
     if size > limit:
         raise StorageInputError(f"{what}: the key is {size} bytes, over the limit of {limit} bytes")
     return key
+
+
+def refuse_symlinks(*paths: Path) -> None:
+    """OSError(ELOOP) if any of `paths` is a symlink: data/ is never left through one."""
+    for path in paths:
+        if os.path.islink(path):
+            raise OSError(errno.ELOOP, "refusing to follow a symlink in the data directory", str(path))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from host.storage.shapes import refuse_symlinks
 from host.store.fsio import fsync_path
 
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class SQLiteFile:
             return fn(self._conn)
 
     def _open(self) -> sqlite3.Connection:
+        refuse_symlinks(self.path.parent, self.path)
         new = not self.path.exists()
         if new:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -113,3 +113,29 @@ async def test_d1_selects_too_long_for_the_quick_path_still_answer_and_errors_ke
     other = D1Database(tmp_path / "d1/app.sqlite3")  # another connection's write is seen at once
     await other.prepare("INSERT INTO n VALUES (1000)").run()
     assert await db.prepare("SELECT max(i) AS m FROM n").first("m") == 1000
+
+
+async def test_symlinks_planted_in_the_data_folders_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = tmp_path / "data"
+    (data / "kv").mkdir(parents=True)
+    (data / "kv/main").symlink_to(outside)
+    with pytest.raises(OSError, match="refusing to follow a symlink"):
+        await KVNamespace(data / "kv/main").put("k", "v")
+    (data / "d1").mkdir()
+    (data / "d1/app.sqlite3").symlink_to(outside / "app.sqlite3")
+    with pytest.raises(OSError, match="refusing to follow a symlink"):
+        await D1Database(data / "d1/app.sqlite3").exec("CREATE TABLE t (v)")
+    bucket = R2Bucket(data / "r2/b")
+    await bucket.put("k", "v")
+    shard = next(p for p in (data / "r2/b").iterdir() if p.is_dir())
+    shard.rename(outside / shard.name)
+    shard.symlink_to(outside / shard.name)
+    before = {p.name: p.read_bytes() for p in (outside / shard.name).iterdir()}
+    with pytest.raises(OSError, match="refusing to follow a symlink"):
+        await bucket.put("k", "new")
+    with pytest.raises(OSError, match="refusing to follow a symlink"):
+        await bucket.get("k")
+    assert {p.name: p.read_bytes() for p in (outside / shard.name).iterdir()} == before
+    assert [p.name for p in outside.iterdir()] == [shard.name]  # no database, no namespace file
