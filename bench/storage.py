@@ -2,6 +2,7 @@
 
     python -m bench.storage            # 5 runs of every pair; writes bench/results/<date>-storage.md
     python -m bench.storage --quick    # 3 runs, smaller counts; prints only
+    python -m bench.storage --smoke    # 1 run at tiny counts, to see that every row runs
     python -m bench.storage --out FILE
 
 Each row is a binding call measured beside its baseline in the same run, on the same disk (the
@@ -66,7 +67,7 @@ def kv_put(work: Path, n: int) -> float:
     async def main() -> None:
         # Steady state, as a namespace in use is: past SQLite's first checkpoint (1,000 pages), its
         # WAL is rewritten in place from the start, so a commit's fsync no longer grows the file.
-        for i in range(WARM_UP_PUTS):
+        for i in range(WARM_UP_PUTS if n >= 100 else 10):  # (--smoke: only that the row runs)
             await kv.put(f"warm-{i}", VALUE)
         start = time.perf_counter()
         for i in range(n):
@@ -348,10 +349,12 @@ def machine() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.storage", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs at a fifth of the counts; prints only")
+    parser.add_argument("--smoke", action="store_true", help="1 run at tiny counts (the test suite's)")
     parser.add_argument("--runs", type=int, help="runs of each pair (default 5, --quick 3)")
     parser.add_argument("--out", type=Path, help="write the results markdown here")
     args = parser.parse_args(argv)
-    runs = args.runs or (3 if args.quick else 5)
+    runs = args.runs or (1 if args.smoke else 3 if args.quick else 5)
+    scale = 0.01 if args.smoke else 0.2 if args.quick else 1.0
     work = HERE / ".work" / f"storage-{os.getpid()}"
     work.mkdir(parents=True)
     about = machine()
@@ -359,14 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(header), flush=True)
     started = time.monotonic()
     try:
-        rows = measure(runs, 0.2 if args.quick else 1.0, work)
+        rows = measure(runs, scale, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = args.out
-    if out is None and not args.quick:
+    if out is None and not (args.quick or args.smoke):
         out = HERE / "results" / f"{datetime.now(UTC):%Y-%m-%d}-storage.md"
     if out is not None:
-        command = "python -m bench.storage" + (" --quick" if args.quick else "")
+        command = "python -m bench.storage" + (" --quick" if args.quick else " --smoke" if args.smoke else "")
         text = [
             f"# Storage bindings benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "",
