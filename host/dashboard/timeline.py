@@ -83,7 +83,7 @@ def _times(step: dict[str, Any], now: float) -> list[float]:
 
 def _open(step: dict[str, Any]) -> bool:
     kind = step.get("type")
-    if kind == "step":
+    if kind == "step" or (kind == "rollback" and step.get("attempts")):
         return step.get("success") is None
     if kind in ("sleep", "waitForEvent"):
         return not step.get("finished")
@@ -118,6 +118,8 @@ def _bars(step: dict[str, Any], y: int, x: Any, now: float) -> list[str]:
     name = _name(step)
     if kind == "step":
         return _attempts(step, y, x, now, name)
+    if kind == "rollback" and step.get("attempts"):
+        return _attempts(step, y, x, now, f"undo of {name}", ok="undo")
     start, end = step.get("start"), step.get("end")
     shown_end = end if not _open(step) else now
     if kind == "sleep":
@@ -147,13 +149,13 @@ def _bars(step: dict[str, Any], y: int, x: Any, now: float) -> list[str]:
     return [_bar(x(start), x(shown_end), y, _COLORS["failed"] if failed else color, title, cls="undo")]
 
 
-def _attempts(step: dict[str, Any], y: int, x: Any, now: float, name: str) -> list[str]:
+def _attempts(step: dict[str, Any], y: int, x: Any, now: float, name: str, ok: str = "ok") -> list[str]:
     bars: list[str] = []
     attempts = step.get("attempts") or []
     for index, attempt in enumerate(attempts):
         start, end = attempt.get("start"), attempt.get("end")
-        ok = attempt.get("success")
-        state = "running" if ok is None else "ok" if ok else "failed"
+        success = attempt.get("success")
+        state = "running" if success is None else ok if success else "failed"
         took = duration(_span(start, end if end is not None else now))
         detail = f": {error_text(attempt.get('error'))}" if attempt.get("error") else ""
         title = f"{name} attempt {attempt.get('attempt')} {state} after {took}{detail}"
@@ -163,7 +165,7 @@ def _attempts(step: dict[str, Any], y: int, x: Any, now: float, name: str) -> li
             )
         )
         retry_at = attempt.get("retry_at")
-        if ok is False and isinstance(retry_at, int | float) and isinstance(end, int | float):
+        if success is False and isinstance(retry_at, int | float) and isinstance(end, int | float):
             following = attempts[index + 1]["start"] if index + 1 < len(attempts) else None
             until = following if isinstance(following, int | float) else min(retry_at, now)
             wait = f"retry wait {duration(_span(end, retry_at))}"

@@ -38,6 +38,31 @@ class Steps(WorkflowEntrypoint):
         return {"first": first, "approved": got["payload"], "tries": tries, "last": last}
 
 
+class Trip(WorkflowEntrypoint):
+    """A saga: "reserve" has an undo; "pay" fails, so the undo runs."""
+
+    async def run(self, event, step):
+        @step.with_rollback("reserve")
+        async def reserve():
+            return {"booking": 7}
+
+        @reserve.undo
+        async def cancel(error, value):
+            return None
+
+        await reserve()
+
+        def pay():
+            raise ValueError("card declined")
+
+        try:
+            await step.do("pay", {"retries": {"limit": 0}}, pay)
+        except Exception as exc:
+            await step.rollback_all(exc)
+            return {"booked": False}
+        return {"booked": True}
+
+
 class Long(WorkflowEntrypoint):
     """Many short steps: runs long enough to be paused and resumed."""
 
@@ -69,6 +94,7 @@ workers:
     workflows:
       - {name: steps, binding: STEPS, class_name: Steps}
       - {name: long, binding: LONG, class_name: Long}
+      - {name: trip, binding: TRIP, class_name: Trip}
   - name: broken
     main: functions/broken.py
     routes: ["/broken"]

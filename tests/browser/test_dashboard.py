@@ -157,6 +157,17 @@ def test_find_an_instance_and_read_its_timeline(page: Page, api: httpx.Client) -
     assert "attempt 1 failed" in titles and "attempt 1 fails on purpose" in titles
 
 
+def test_the_timeline_shows_the_undo_of_a_rollback(page: Page, api: httpx.Client) -> None:
+    create(api, "trip", "trip-1")
+    wait_status(api, "trip", "trip-1", "complete")
+    page.goto("/__waypost/workflows/trip/instances/trip-1")
+    assert page.locator("#timeline rect.attempt.undo").count() == 1
+    assert page.locator("#timeline rect.attempt.failed").count() == 1  # pay
+    title = page.locator("#timeline rect.attempt.undo title").text_content() or ""
+    assert title.startswith("undo of reserve")
+    assert "rollback" in page.locator("#steps").inner_text()
+
+
 def test_pause_shows_without_a_reload(page: Page, api: httpx.Client) -> None:
     create(api, "long", "pause-me")
     wait_status(api, "long", "pause-me", "running")
