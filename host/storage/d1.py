@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 
 from host.storage.d1sql import (
     Value,
-    check_value,
+    check_values,
     execute,
+    first_row,
     open_database,
     raw_rows,
     reads_only,
@@ -19,7 +20,7 @@ from host.storage.d1sql import (
     run_one,
     run_script,
 )
-from host.storage.quickread import NotQuick, QuickReader
+from host.storage.quickread import NOT_QUICK, NotQuick, QuickReader
 from host.storage.shapes import Record, StorageInputError
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ class D1Database:
         """A statement to bind() and run; nothing runs yet."""
         if not isinstance(sql, str) or not sql.strip():
             raise StorageInputError("D1 prepare: the SQL must be a non-empty str")
-        return D1PreparedStatement(self, sql, ())
+        return D1PreparedStatement(self, sql, (), reads_only(sql))
 
     async def batch(self, statements: Sequence[D1PreparedStatement]) -> list[Record]:
         """Run the statements in one transaction: a result each, or an error and no change at all."""
@@ -69,22 +70,25 @@ class D1Database:
 class D1PreparedStatement:
     """One SQL statement and its bound values."""
 
-    def __init__(self, db: D1Database, sql: str, params: tuple[Value, ...]) -> None:
+    __slots__ = ("db", "sql", "params", "reads")
+
+    def __init__(self, db: D1Database, sql: str, params: tuple[Value, ...], reads: bool) -> None:
         self.db, self.sql, self.params = db, sql, params
-        self.reads = reads_only(sql)  # tried on the caller's thread first (quickread)
+        self.reads = reads  # a SELECT: tried on the caller's thread first (quickread)
 
     def bind(self, *values: Any) -> D1PreparedStatement:
         """The statement with these values for its `?` (or `?1`, `?2`) placeholders."""
-        return D1PreparedStatement(self.db, self.sql, tuple(check_value(v, i) for i, v in enumerate(values)))
+        return D1PreparedStatement(self.db, self.sql, check_values(values), self.reads)
 
     async def all(self) -> Record:
         """{results: [row, ...], success, meta}; each row a dict also readable by attribute."""
-        path = str(self.db.file.path)
+        db = self.db
         if self.reads:  # a SELECT that finishes at once runs here, no thread hop
-            found = self.db.quick.read(lambda c: execute(c, self.sql, self.params, path))
+            found = db.quick.read(execute, self.sql, self.params, None)
             if not isinstance(found, NotQuick):
                 return found
-        return await self.db._run(lambda c: run_one(c, self.sql, self.params, path))
+        path = str(db.file.path)
+        return await db._run(lambda c: run_one(c, self.sql, self.params, path))
 
     async def run(self) -> Record:
         """As all(): the result with its meta (changes, last_row_id, duration)."""
@@ -92,15 +96,17 @@ class D1PreparedStatement:
 
     async def first(self, column: Any = None) -> Any:
         """The first row (None when there is none), or its value of `column`."""
-        result = await self.all()
-        rows: list[Record] = result["results"]
-        if not rows:
-            return None
-        if column is None:
-            return rows[0]
-        if column not in rows[0]:
+        found = self.db.quick.read(first_row, self.sql, self.params) if self.reads else NOT_QUICK
+        if type(found) is NotQuick:  # (isinstance would ask the Record for its __class__)
+            rows: list[Record] = (await self.all())["results"]
+            row = rows[0] if rows else None
+        else:  # only the first row was fetched: no result list, no meta
+            row = cast(Record | None, found)
+        if row is None or column is None:
+            return row
+        if column not in row:
             raise StorageInputError(f"D1 first: no column {column!r} in the result")
-        return rows[0][column]
+        return row[column]
 
     async def raw(self, options: Any = None, *, column_names: bool = False, **opts: Any) -> list[list[Any]]:
         """The rows as lists of values; the column names first with column_names=True."""

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from host.storage.shapes import Record, StorageInputError
 from host.storage.sqlitefile import SQLiteFile, transaction
 
 Value = None | int | float | str | bytes
+_name = itemgetter(0)  # of a cursor.description entry
 
 
 class D1Error(WaypostError):
@@ -36,6 +38,19 @@ def check_value(value: Any, index: int) -> Value:
     )
 
 
+_PLAIN = (str, float, type(None))
+
+
+def check_values(values: tuple[Any, ...]) -> tuple[Value, ...]:
+    """`values` checked as check_value does each; the common types without a call apiece."""
+    for value in values:
+        kind = type(value)
+        if kind in _PLAIN or (kind is int and -(2**63) <= value < 2**63):
+            continue
+        return tuple(check_value(v, i) for i, v in enumerate(values))
+    return values
+
+
 def run_one(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str) -> Record:
     """Execute one statement; its D1 result: results (rows as Records), success, meta."""
     try:
@@ -51,16 +66,28 @@ def reads_only(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "SELECT"
 
 
-def execute(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str) -> Record:
+def execute(conn: sqlite3.Connection, sql: str, params: Sequence[Value], path: str | None) -> Record:
     """run_one, with sqlite3's own exceptions."""
     start = time.perf_counter()
     cursor = conn.execute(sql, params)
-    columns = [d[0] for d in cursor.description or ()]
+    description = cursor.description
+    columns = list(map(_name, description or ()))
     rows = [Record(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    reads = cursor.description is not None and reads_only(sql)  # else: may have written
+    reads = description is not None and reads_only(sql)  # else: may have written
     changes = 0 if reads else max(cursor.rowcount, 0)
     meta = _meta(start, changes, cursor.lastrowid, len(rows), None if reads else path)
     return Record(results=rows, success=True, meta=meta)
+
+
+def first_row(conn: sqlite3.Connection, sql: str, params: Sequence[Value]) -> Record | None:
+    """The first row of a SELECT (the rest are not fetched), with sqlite3's own exceptions."""
+    cursor = conn.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    first = Record(zip(map(_name, cursor.description), row, strict=True))
+    cursor.close()  # the statement is reset: nothing is left open on the connection
+    return first
 
 
 def raw_rows(result: Record, column_names: bool) -> list[list[Any]]:

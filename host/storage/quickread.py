@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from host.storage.shapes import refuse_symlinks
 
@@ -40,8 +40,8 @@ class QuickReader:
         self._conn: sqlite3.Connection | None = None
         self._checks = 0
 
-    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T | NotQuick:
-        """fn(connection) if it completes without waiting or running long; else NOT_QUICK.
+    def read(self, fn: Callable[..., T], *args: Any) -> T | NotQuick:
+        """fn(connection, *args) if it completes without waiting or running long; else NOT_QUICK.
 
         fn must fetch everything it reads (no cursor left open) and only read.
         """
@@ -53,7 +53,7 @@ class QuickReader:
                 return NOT_QUICK
             self._checks = 0
             try:
-                return fn(conn)
+                return fn(conn, *args)
             except sqlite3.Error:
                 return NOT_QUICK
         finally:
