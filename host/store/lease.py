@@ -132,22 +132,23 @@ class FileLease:
         if self._store.durable:
             await self._store.sync.sync(self._fd)
 
-    def reset(self) -> dict[str, Any]:
+    def reset(self, request: str | None = None) -> dict[str, Any]:
         self._take_held()  # an attempt of the run being discarded
         data = fsio.read_all(self._fd)[: self._end]
         if data:
-            copy = f"{self._folder}/journal.{time.time_ns()}.restarted.jsonl"
-            fsio.write_new(copy, data, sync=self._store.durable)
+            restart.keep(self._folder, data, self._store.durable)
         # a kill between these two leaves an empty journal beside its copy: FileStore.open
         # finishes the restart then
         os.ftruncate(self._fd, 0)
         self._end = 0
-        first = queued_entry(self.meta, time.time())
+        first = restart.named(queued_entry(self.meta, time.time()), request)
         self.append(first)
         self._inbox.drop_events()
         return first
 
-    def restart_from(self, step: tuple[str, str, int]) -> list[dict[str, Any]] | None:
+    def restart_from(
+        self, step: tuple[str, str, int], request: str | None = None
+    ) -> list[dict[str, Any]] | None:
         held = self._take_held()
         if held:
             self._write(held)  # an attempt's start is part of the journal's order
@@ -159,7 +160,7 @@ class FileLease:
         restart.keep_and_put_back(self._folder, data, self._inbox, events, self._store.durable)
         os.ftruncate(self._fd, offset)
         self._end = offset
-        queued = restart.queued_from(step)
+        queued = restart.named(restart.queued_from(step), request)
         self.append(queued)
         return [*kept, queued]
 

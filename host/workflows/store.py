@@ -44,17 +44,23 @@ class Lease(Protocol):
     async def flush(self) -> None:
         """Return once everything appended so far is durable (one group commit for many leases)."""
 
-    def reset(self) -> dict[str, Any]:
+    def reset(self, request: str | None = None) -> dict[str, Any]:
         """Restart: keep the journal's bytes beside it as a restarted copy, start it again with the
-        queued entry (returned), and drop the events waiting in inbox/ (the run they were sent to
-        is gone). Durable after flush(); a restart cut short is finished by the next open."""
+        queued entry (returned; "inbox": `request`, the restart request's inbox name), and drop
+        the events waiting in inbox/ (the run they were sent to is gone). Durable after flush();
+        a restart cut short is finished by the next open. Done again on the same journal (a
+        crash came before the cut), it keeps no second copy."""
 
-    def restart_from(self, step: tuple[str, str, int]) -> list[dict[str, Any]] | None:
+    def restart_from(
+        self, step: tuple[str, str, int], request: str | None = None
+    ) -> list[dict[str, Any]] | None:
         """Restart from a step (kind, name, count), SPEC 3.8: keep the journal's lines before that
         step's first line, keep the whole journal beside it as a restarted copy (as reset does),
         put the events the dropped lines had delivered back into inbox/ in their original order,
-        and go on with a queued status carrying "from_step". Returns the journal's entries now;
-        None if it has no such step (nothing changed). Durable after flush()."""
+        and go on with a queued status carrying "from_step" (and "inbox": `request`). Returns the
+        journal's entries now; None if it has no such step (nothing changed). Durable after
+        flush(). Done again on the same journal, it keeps no second copy and puts back no event
+        that is back already."""
 
     def write_status(self, document: dict[str, Any]) -> None:
         """Queue a status.json rewrite on the store's writer: writes land in order, the newest queued
