@@ -94,9 +94,10 @@ class Activation:
     async def _run_locked(self) -> Outcome:
         live = self.live
         live.state = replay_state(self.lease.entries)
-        if live.state.terminate_rollback:  # its undos were cut short by a crash: they go on
-            live.evict, live.rollback_requested = "terminate", True
-        await live.drain()
+        if live.state.pending is not None:  # taken, and a crash came before its effect: do it now
+            await live.carry_out(live.state.pending, replayed=True)
+        if live.evict != "restart":  # (a restart goes first: its put-back events are kept)
+            await live.drain()
         if live.evict == "restart":
             return Outcome(await self._restart())
         status = live.state.status
@@ -220,9 +221,9 @@ class Activation:
     async def _restart(self) -> float:
         live = self.live
         if live.restart_from is None:
-            entries = [self.lease.reset()]
+            entries = [self.lease.reset(live.restart_request)]
         else:
-            found = self.lease.restart_from(live.restart_from)
+            found = self.lease.restart_from(live.restart_from, live.restart_request)
             if found is None:  # gone since it was asked for (a restart before it): nothing changes
                 where = (self.lease.workflow, self.lease.instance_id, live.restart_from)
                 log.warning("workflow %s instance %s: no step %r to restart from; not restarted", *where)

@@ -12,7 +12,8 @@ one line in each of steplog's two tables).
   wait         {"name", "count", "event_type", "timeout_at"}
   event        {"name", "count", "event", "inbox"}           an event was delivered to a wait
   wait_timeout {"name", "count"}
-  control      {"action", "source"?, "rollback"?, "from_step"?}   pause/resume/terminate/restart taken
+  control      {"action", "source"?, "rollback"?, "from_step"?, "inbox"?}   pause/resume/terminate/
+                                                             restart taken (from inbox/ file "inbox")
   undo_start   {"name", "count", "attempt", "config"?}       an attempt of the undo of step.do
                                                              (name, count) began (SPEC 3.9)
   undo_fail    {"name", "count", "attempt", "error", "retry_at"}   an undo attempt failed
@@ -23,7 +24,15 @@ one line in each of steplog's two tables).
                                                              raised) or "terminate"
   rollback_end {"outcome", "error"?}                         "complete", or "failed" with the error
 Every entry has "t", the epoch seconds when it was written. A restart from a step keeps the lines
-before that step's first one and goes on with a queued status carrying "from_step".
+before that step's first one and goes on with a queued status carrying "from_step"; a restart's
+queued line names in "inbox" the request it carried out.
+
+The journal's last word wins (SPEC 4.3): a terminate, restart or pause taken is `pending` until
+the line that carries it out, so one a crash cut short is carried out at the next open. A
+terminate or restart replaces what was pending (the last one asked wins), a pause replaces only
+a pause; a final status ends them all, a paused status ends a pause, and a restart's queued line
+(with "instance" or "from_step") ends the restart. A terminate or pause of a final instance, or
+a pause of a paused or rolling-back one, changes nothing and is not pending.
 """
 
 from __future__ import annotations
@@ -59,7 +68,7 @@ class ReplayState:
     steps: dict[StepKey, StepRecord] = field(default_factory=dict)
     undos: dict[StepKey, StepRecord] = field(default_factory=dict)  # by the key of the step undone
     order: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, name, count) by first entry
-    delivered: set[str] = field(default_factory=set)
+    delivered: set[str] = field(default_factory=set)  # inbox names taken: events, control requests
     status: InstanceStatus = InstanceStatus.QUEUED
     output: Any = None
     error: dict[str, str] | None = None
@@ -69,11 +78,17 @@ class ReplayState:
     waiting_for: str | None = None
     rollback: dict[str, Any] | None = None  # the last rollback's outcome (status.json "rollback")
     rollback_open: dict[str, Any] | None = None  # the rollback_start of a rollback not ended
-    terminate_rollback: bool = False  # a terminate(rollback=True) was taken, the end not reached
+    pending: dict[str, Any] | None = None  # the control entry taken and not carried out yet
 
     @property
     def step_count(self) -> int:
         return len(self.steps)
+
+    @property
+    def terminate_rollback(self) -> bool:
+        """A terminate(rollback=True) was taken, the end not reached."""
+        pending = self.pending
+        return pending is not None and pending["action"] == "terminate" and bool(pending.get("rollback"))
 
     def apply(self, entry: dict[str, Any]) -> None:
         kind = KINDS[entry["type"]]
@@ -111,13 +126,28 @@ def _status(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> 
     state.wake_at = entry.get("wake_at")
     state.waiting_for = entry.get("waiting_for")
     state.ended_at = entry.get("t") if state.status in FINAL else None
-    if state.status in FINAL:
-        state.terminate_rollback = False
+    if isinstance(entry.get("inbox"), str):
+        state.delivered.add(entry["inbox"])  # the restart request this queued line carried out
+    pending = state.pending
+    if state.status in FINAL or "instance" in entry or "from_step" in entry:
+        state.pending = None  # the end, or a restart's first line
+    elif state.status is InstanceStatus.PAUSED and pending is not None and pending["action"] == "pause":
+        state.pending = None
 
 
 def _control(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:
-    if entry["action"] == "terminate" and entry.get("rollback"):
-        state.terminate_rollback = True
+    if isinstance(entry.get("inbox"), str):
+        state.delivered.add(entry["inbox"])
+    action, pending = entry["action"], state.pending
+    if action == "restart":
+        state.pending = entry
+    elif state.status in FINAL:
+        return  # a terminate or pause of a final instance changes nothing
+    elif action == "terminate":
+        state.pending = entry
+    elif action == "pause" and (pending is None or pending["action"] == "pause"):
+        if state.status not in (InstanceStatus.PAUSED, InstanceStatus.ROLLING_BACK):
+            state.pending = entry
 
 
 def _rollback_start(state: ReplayState, _: StepRecord | None, entry: dict[str, Any]) -> None:

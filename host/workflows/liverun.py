@@ -38,6 +38,7 @@ class LiveRun:
         self.rollback_requested = False  # the terminate asked for the undos to run first
         self.undoing = False  # undo handlers run now (SPEC 3.9)
         self.restart_from: tuple[str, str, int] | None = None  # the restart's step (kind, name, count)
+        self.restart_request: str | None = None  # the inbox name of the restart carried out
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.seen: set[str] = set()  # inbox names looked at
         self.executing = False  # run() is in progress
@@ -209,7 +210,7 @@ class LiveRun:
             elif item.kind == "event":
                 self._buffer(item)
             else:
-                await self._control(item.body)
+                await self._control(item.body, item.name)
                 self.lease.inbox_done(item.name)
         self._changed.set()
 
@@ -223,24 +224,36 @@ class LiveRun:
         self.events.append((item.name, event))
         self._new_event = True
 
-    async def _control(self, body: dict[str, Any]) -> None:
+    async def _control(self, body: dict[str, Any], name: str) -> None:
         action, source = str(body.get("action")), str(body.get("source", "api"))
-        entry: dict[str, Any] = {"type": "control", "action": action, "source": source}
-        rollback = action == "terminate" and body.get("rollback") is True and self._undoable()
-        from_step = body.get("from_step") if action == "restart" else None
-        if rollback:
+        entry: dict[str, Any] = {"type": "control", "action": action, "source": source, "inbox": name}
+        if action == "terminate" and body.get("rollback") is True and self._undoable():
             entry["rollback"] = True
+        from_step = body.get("from_step") if action == "restart" else None
         if isinstance(from_step, dict):
             entry["from_step"] = from_step
+        await self.record(entry)  # durable first: a crash before its effect leaves it pending
+        await self.carry_out(entry)
+
+    async def carry_out(self, entry: dict[str, Any], replayed: bool = False) -> None:
+        """Do what a control entry asks: one taken now, or (`replayed`) one the journal says was
+        taken and not carried out (a crash cut it short: the journal's last word wins, SPEC 4.3)."""
+        action, rollback = entry["action"], bool(entry.get("rollback"))
+        from_step = entry.get("from_step")
+        step = from_step_key(from_step) if isinstance(from_step, dict) else None
+        if replayed and step is not None and step not in self.state.order:
+            return  # pending since a restart that found no such step: it never will
         change = decide(action, self.state.status, self.executing, self.steps_in_flight, rollback)
-        await self.record(entry)
         if change.evict:
             self.evict = change.evict
         if change.evict == "terminate":
             self.rollback_requested = rollback  # a plain terminate cuts short a rollback asked before
         if change.evict == "restart":
-            self.restart_from = from_step_key(from_step) if isinstance(from_step, dict) else None
-        if change.status is not None:
+            self.restart_from, self.restart_request = step, entry.get("inbox")
+        if change.status is InstanceStatus.TERMINATED and self.state.rollback_open is not None:
+            cut = {"name": "Terminated", "message": "terminated before the rollback finished"}
+            await self.record({"type": "rollback_end", "outcome": "failed", "error": cut})
+        if change.status is not None and change.status is not self.state.status:
             await self.set_status(change.status, durable=change.durable)
         if change.pause:
             self.pause_requested = True
