@@ -3,12 +3,13 @@
 inbox file, and only then restarts, terminates or pauses; killed in between, nothing but that
 line says what was asked.
 
-One host makes the instances; a restart is asked while a step is stuck in a thread (a cancel
-waits for it), so the host is killed for real between the control line and the restart. The
-other crash states are written as the host leaves them (its journal line format, its restarted
-copy, its put-back events, its due signal) while no host runs. A second host then starts, and
-each test checks one instance: a restart happens once (steps counted in files outside data/,
-no second copy of the journal, no event twice), a terminate ends terminated, a pause paused."""
+One host makes the instances; a restart and a terminate are asked while steps are stuck in a
+thread (a cancel waits for it), so the host is killed for real between each control line and
+its effect. The other crash states are written as the host leaves them (its journal line
+format, its restarted copy, its put-back events, its due signal) while no host runs. A second
+host then starts, and each test checks one instance: a restart happens once (steps counted in
+files outside data/, no second copy of the journal, no event twice), a terminate ends
+terminated (after its undos if it asked for them), a pause paused."""
 
 from __future__ import annotations
 
@@ -46,6 +47,18 @@ class Counted(WorkflowEntrypoint):
             return "first"
 
         out = [await step.do("first", first)]
+        if p.get("saga"):
+
+            @step.with_rollback("book")
+            async def book():
+                note(p["log"], "book")
+                return "booked"
+
+            @book.undo
+            async def unbook(error, value):
+                note(p["log"], f"unbook {value}")
+
+            out.append(await book())
         if p.get("wait"):
             out.append((await step.wait_for_event("hold", "go", timeout="1 hour"))["payload"])
 
@@ -179,24 +192,30 @@ def crashed(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     with first:
         create("killed", gate=str(side / "gate"))
+        create("killed-terminate", gate=str(side / "gate"))
+        create("rollback", wait=True, saga=True)
         create("from-step", wait=True)
         create("twice")
         create("terminate", wait=True)
         create("pause", wait=True)
-        wait_for(lambda: state.log("killed") == ["first", "second"], 10, what="killed to be stuck")
-        for iid in ("terminate", "pause", "from-step"):
+        for iid in ("killed", "killed-terminate"):
+            wait_for(lambda iid=iid: state.log(iid) == ["first", "second"], 10, what=f"{iid} to be stuck")
+        for iid in ("terminate", "pause", "from-step", "rollback"):
             state.wait_status(iid, "waiting")
         assert first.post("/c/from-step/event", json={"n": 1}).status_code == 200
         for iid in ("twice", "from-step"):
             state.wait_status(iid, "complete")
         assert first.post("/c/killed/restart").status_code == 200
+        assert first.post("/c/killed-terminate/terminate").status_code == 200
 
-        def taken() -> bool:
-            journal = state.journal("killed")
-            return journal[-1]["type"] == "control" and not state.inbox("killed")
+        def taken(iid: str) -> bool:
+            return state.journal(iid)[-1]["type"] == "control" and not state.inbox(iid)
 
-        wait_for(taken, 10, what="the restart of killed to be journalled and its request removed")
-        first.kill()  # the run is stuck in its step: the restart is taken and not carried out
+        for iid in ("killed", "killed-terminate"):
+            wait_for(
+                lambda iid=iid: taken(iid), 10, what=f"the request to {iid} to be journalled and removed"
+            )
+        first.kill()  # the runs are stuck in their steps: the requests are taken, not carried out
     (side / "gate").touch()
     write_crash_states(state)
     state.server = ServerProcess(root, extra_args=("--no-reload",))
@@ -224,6 +243,9 @@ def write_crash_states(state: Crashed) -> None:
     # a terminate and a pause of waiting instances, killed before their status lines
     crash_like_the_host(state.folder("terminate"), control("terminate", inbox_name("control-terminate")))
     crash_like_the_host(state.folder("pause"), control("pause", inbox_name("control-pause")))
+    # a terminate(rollback=True), killed before its rollingBack status
+    terminate = control("terminate", inbox_name("control-terminate"), rollback=True)
+    crash_like_the_host(state.folder("rollback"), terminate)
 
 
 def test_a_restart_killed_before_it_cut_the_journal_runs_once_at_the_next_start(crashed: Crashed) -> None:
@@ -259,6 +281,21 @@ def test_a_terminate_killed_before_its_status_ends_terminated(crashed: Crashed) 
     statuses = [e["status"] for e in crashed.journal("terminate") if e["type"] == "status"]
     assert statuses[-1] == "terminated" and statuses.count("terminated") == 1
     assert crashed.log("terminate") == ["first"]
+
+
+def test_a_terminate_killed_while_the_step_it_cancels_runs_ends_terminated(crashed: Crashed) -> None:
+    crashed.wait_status("killed-terminate", "terminated")
+    assert crashed.log("killed-terminate") == ["first", "second"]  # the step cut short never again
+    journal = crashed.journal("killed-terminate")
+    assert [e["action"] for e in journal if e["type"] == "control"] == ["terminate"]
+
+
+def test_a_terminate_with_rollback_killed_before_it_began_runs_each_undo_once(crashed: Crashed) -> None:
+    status = crashed.wait_status("rollback", "terminated")
+    assert status["rollback"] == {"outcome": "complete"}
+    assert crashed.log("rollback") == ["first", "book", "unbook booked"]
+    statuses = [e["status"] for e in crashed.journal("rollback") if e["type"] == "status"]
+    assert statuses[-2:] == ["rollingBack", "terminated"]
 
 
 def test_a_pause_killed_before_its_status_ends_paused_and_resumes(crashed: Crashed) -> None:
