@@ -22,7 +22,7 @@ from host.storage.shapes import Record, StorageInputError, as_bytes, key_text, o
 MAX_KEY = 1024
 MAX_LIST = 1000
 MAX_DELETE = 1000
-QUICK_SIZE = 64 * 1024  # objects up to this size are read on the caller's thread
+QUICK_SIZE = 1024 * 1024  # objects up to this size are read on the caller's thread (docs say why)
 
 
 class R2Object:

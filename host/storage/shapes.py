@@ -95,7 +95,7 @@ def key_text(key: Any, what: str, limit: int) -> str:
     return key
 
 
-def refuse_symlinks(*paths: Path) -> None:
+def refuse_symlinks(*paths: str | Path) -> None:
     """OSError(ELOOP) if any of `paths` is a symlink: data/ is never left through one."""
     for path in paths:
         if os.path.islink(path):
