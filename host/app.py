@@ -69,7 +69,7 @@ class Host:
         for name in self.engine.definitions:
             try:
                 counts[name] = self.service.status_counts(name)
-            except (OSError, LookupError, ValueError):
+            except (OSError, LookupError, ValueError, WaypostError):
                 continue
         return counts
 

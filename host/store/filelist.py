@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.errors import InstanceUnreadable
+
 SETTLED = frozenset({"complete", "errored", "terminated", "paused"})
 RECENT = 1.0  # seconds: a folder changed this recently is listed again (same-tick creates)
 
@@ -80,7 +82,7 @@ class Catalog:
                 return chosen, True
             try:
                 document = self.read_status(workflow, instance_id)
-            except (OSError, ValueError, LookupError):
+            except (OSError, ValueError, LookupError, InstanceUnreadable):
                 continue  # deleted since, or unreadable: left out, as statuses() does
             listing.status[instance_id] = str(document.get("status"))
             if status is None or document.get("status") == status:
@@ -108,7 +110,7 @@ class Catalog:
             return known
         try:
             status = str(self.read_status(workflow, instance_id).get("status"))
-        except (OSError, ValueError, LookupError):
+        except (OSError, ValueError, LookupError, InstanceUnreadable):
             return None
         listing.status[instance_id] = status
         return status
