@@ -118,7 +118,9 @@ class Host:
     async def reload(self) -> None:
         """Re-read config.yaml and functions/; a bad config keeps everything as it was."""
         try:
-            config = load_config(self.config.path, root=self.config.root, overrides=self.config.overrides)
+            config = load_config(
+                self.config.path, root=self.config.root, overrides=self.config.overrides, previous=self.config
+            )
         except (ConfigError, WaypostError) as exc:
             logger.error(
                 "%s (reload skipped; still serving the previous configuration)",

@@ -1,4 +1,4 @@
-"""Retention values (host/workflows/retention.py) and their config keys (host/config_retention.py)."""
+"""Retention values (host/workflows/retention.py) and their config keys (host/config/retention.py)."""
 
 from __future__ import annotations
 

@@ -138,8 +138,8 @@ def test_ignored_keys_are_logged_once_and_again_only_when_they_change(
 ) -> None:
     root = folder(tmp_path, {"wrangler.jsonc": JSONC})
     with caplog.at_level(logging.INFO, "waypost"):
-        load_config(root / "wrangler.jsonc", environ={})
-        load_config(root / "wrangler.jsonc", environ={})  # a reload
+        first = load_config(root / "wrangler.jsonc", environ={})
+        second = load_config(root / "wrangler.jsonc", environ={}, previous=first)  # a reload
     lines = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
     assert lines == [
         "project/wrangler.jsonc: ignored, no meaning in Waypost: $schema, compatibility_date, "
@@ -149,7 +149,7 @@ def test_ignored_keys_are_logged_once_and_again_only_when_they_change(
     text = (root / "wrangler.jsonc").read_text().replace('"$schema"', '"account_id": "abc", "$schema"')
     (root / "wrangler.jsonc").write_text(text)
     with caplog.at_level(logging.INFO, "waypost"):
-        load_config(root / "wrangler.jsonc", environ={})
+        load_config(root / "wrangler.jsonc", environ={}, previous=second)
     assert [r.getMessage().count("account_id") for r in caplog.records] == [1]
 
 

@@ -1,4 +1,4 @@
-"""The config keys of instance retention (SPEC 3.11), read for host/config.py's validator.
+"""The config keys of instance retention (SPEC 3.11), read for the config validator (host/config/workers.py).
 
 - a workflow entry's `retention: {success_retention: 30 days, error_retention: 90 days}`: the
   default of instances created without one; a bare number is seconds, as every config.yaml
