@@ -120,20 +120,20 @@ class R2Bucket:
         if given.get("storage_class", "Standard") != "Standard":
             raise StorageInputError("R2 put: storage_class must be 'Standard' here")
         data = b"" if value is None else await as_bytes(value, "R2 put")
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        if "md5" in given and _md5_hex(given["md5"]) != etag:
-            raise StorageInputError("R2 put: the md5 given does not match the value")
         version = os.urandom(16).hex()
-        doc = {
+        doc: dict[str, Any] = {
             "key": name,
             "version": version,
             "size": len(data),
-            "etag": etag,
             "uploaded": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "http_metadata": http,
             "custom_metadata": custom,
             "data": f"{hashlib.sha256(name.encode('utf-8')).hexdigest()}.{version}.bin",
         }
+        if "md5" in given:  # checked before anything is written; else computed while writing
+            doc["etag"] = await anyio.to_thread.run_sync(_md5, data)
+            if _md5_hex(given["md5"]) != doc["etag"]:
+                raise StorageInputError("R2 put: the md5 given does not match the value")
         await anyio.to_thread.run_sync(self.store.put, name, data, doc)
         return R2Object(doc)
 
@@ -187,6 +187,10 @@ def _slice(data: bytes, spec: Any) -> bytes:
     offset = spec.get("offset", 0)
     end = offset + spec["length"] if "length" in spec else len(data)
     return data[offset:end]
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def _md5_hex(value: Any) -> str:

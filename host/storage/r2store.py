@@ -3,8 +3,9 @@
 A key is any string up to 1,024 bytes, so file names come from its SHA-256, never from the key
 itself: `<h[:2]>/<h>.json` holds the key (round-tripped exactly) and the metadata, and names the
 data file `<h>.<version>.bin`. No key can reach outside the bucket's folder. A put writes and fsyncs
-the new data under a fresh name, then (holding the bucket's lock file, flock) replaces the JSON
-atomically and removes the old data: readers see the old object or the new one, never a mix.
+the new data and, beside it on a helper thread, the new JSON, both under temporary names; then
+(holding the bucket's lock file, flock) renames the data, then the JSON, into place, fsyncs the
+folder and removes the old data: readers see the old object or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from host.storage.quickread import NOT_QUICK, NotQuick
 from host.storage.shapes import refuse_symlinks
-from host.store.fsio import fsync_path, open_file, write_atomic, write_new
+from host.store.fsio import fsync_path, open_file, write_new
 
 LOCK_FILE = ".lock"
+HELPERS = 4  # threads per bucket computing MD5s and writing JSON beside puts in progress
 JSON_READ = 16 * 1024  # a metadata document is read by one pread of this much (then the rest)
 
 
@@ -36,6 +39,7 @@ class R2Store:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.root = str(folder)
+        self._pool: ThreadPoolExecutor | None = None  # made on the first put
 
     def _paths(self, key: str) -> tuple[Path, str]:
         """The key's shard folder and hash; a symlink planted for the bucket or the shard is refused."""
@@ -87,25 +91,73 @@ class R2Store:
         except (OSError, ValueError, KeyError):  # replaced meanwhile, or damaged: the thread path says
             return NOT_QUICK
 
-    def put(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
-        """Store `data` with metadata `doc` (which names the data file, doc["data"])."""
-        shard, h = self._paths(key)
+    def stage(self, key: str, data: bytes, doc: dict[str, Any]) -> tuple[str, bool]:
+        """The first half of a put: the data written and flushed under a temporary name in its
+        shard folder; (that name, whether the shard folder was made for it)."""
+        shard, _ = self._paths(key)
         new_shard = not shard.is_dir()
         shard.mkdir(parents=True, exist_ok=True)
-        tmp = shard / f".{doc['data']}.{os.getpid()}.tmp"
-        write_new(str(tmp), data, sync=True)
+        tmp = str(shard / f".{doc['data']}.{os.getpid()}.tmp")
+        write_new(tmp, data, sync=True)
+        return tmp, new_shard
+
+    def stage_meta(self, key: str, data: bytes, doc: dict[str, Any]) -> str:
+        """The other half, run beside stage(): doc["etag"] set to the data's MD5 when missing (hashlib
+        lets go of the GIL), the JSON written and flushed under a temporary name (returned)."""
+        doc.setdefault("etag", hashlib.md5(data, usedforsecurity=False).hexdigest())
+        _, h = self._where(key)  # in the bucket folder: the shard may not be made yet
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = f"{self.root}/.{h}.json.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        write_new(tmp, _encode(doc), sync=True)
+        return tmp
+
+    def put(self, key: str, data: bytes, doc: dict[str, Any]) -> None:
+        """Store `data` with metadata `doc` (which names the data file, doc["data"], and gets the
+        data's MD5 as doc["etag"] when it has none).
+
+        The data is written and flushed on this thread while a helper thread of the bucket's
+        computes the MD5 (hashlib lets go of the GIL) and writes and flushes the JSON: the two
+        flushes overlap instead of queueing, and both files are durable before either is renamed
+        into place."""
+        meta = self._helpers().submit(self.stage_meta, key, data, doc)
+        try:
+            tmp, new_shard = self.stage(key, data, doc)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.discard(meta.result())
+            raise
+        try:
+            meta_tmp = meta.result()
+        except BaseException:
+            self.discard(tmp)
+            raise
+        self.commit(key, doc, tmp, meta_tmp, new_shard)
+
+    def _helpers(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(HELPERS, thread_name_prefix="r2-meta")
+        return self._pool
+
+    def commit(self, key: str, doc: dict[str, Any], tmp: str, meta_tmp: str, new_shard: bool) -> None:
+        """Both staged files renamed into place (data first), made durable by one folder flush; the
+        previous version's data removed."""
+        shard, h = self._paths(key)
         try:
             with self._locked():
                 old = self.head(key)
                 os.replace(tmp, shard / doc["data"])
-                write_atomic(str(shard / f"{h}.json"), _encode(doc), sync=True)
-                fsync_path(shard)
-                if new_shard:
+                os.replace(meta_tmp, shard / f"{h}.json")
+                fsync_path(shard)  # both renames durable
+                if new_shard:  # the shard folder's own name; and the JSON's left the bucket folder
                     fsync_path(self.folder)
                 if old is not None and old["data"] != doc["data"]:
                     _remove(shard / old["data"])
         finally:
-            _remove(tmp)
+            self.discard(tmp, meta_tmp)
+
+    def discard(self, *staged: str) -> None:
+        for path in staged:
+            _remove(path)
 
     def delete(self, keys: list[str]) -> None:
         with self._locked():
@@ -169,6 +221,6 @@ def _encode(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
 
 
-def _remove(path: Path) -> None:
+def _remove(path: str | Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
