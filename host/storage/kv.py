@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import time
@@ -15,7 +13,15 @@ import anyio.to_thread
 
 from host.storage.kvstore import Entry, KVStore
 from host.storage.quickread import NotQuick
-from host.storage.shapes import Record, StorageInputError, as_bytes, key_text, options
+from host.storage.shapes import (
+    Record,
+    StorageInputError,
+    as_bytes,
+    cursor_key,
+    key_text,
+    options,
+    page_cursor,
+)
 
 T = TypeVar("T")
 
@@ -96,7 +102,7 @@ class KVNamespace:
             raise StorageInputError(
                 f"KV list: limit must be a whole number from 1 to {MAX_LIST}, got {limit!r}"
             )
-        after = _after(given.get("cursor"))
+        after = cursor_key(given.get("cursor"), "KV list", "namespace")
         found, complete = await self._run(lambda now: self.store.list(prefix, after, limit, now))
         keys = []
         for item in found:
@@ -108,7 +114,7 @@ class KVNamespace:
             keys.append(shown)
         result = Record(keys=keys, list_complete=complete, cacheStatus=None)
         if not complete:
-            result["cursor"] = base64.urlsafe_b64encode(found[-1].key.encode("utf-8")).decode("ascii")
+            result["cursor"] = page_cursor(found[-1].key)
         return result
 
     def close(self) -> None:
@@ -194,14 +200,3 @@ def _expiration(given: dict[str, Any], now: float) -> float | None:
             )
         return at
     return None
-
-
-def _after(cursor: Any) -> str | None:
-    if cursor is None or cursor == "":
-        return None
-    if not isinstance(cursor, str):
-        raise StorageInputError(f"KV list: cursor must be a str, got {type(cursor).__name__}")
-    try:
-        return base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
-    except (ValueError, binascii.Error, UnicodeError):
-        raise StorageInputError(f"KV list: {cursor!r} is not a cursor this namespace gave out") from None

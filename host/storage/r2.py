@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import os
@@ -17,7 +15,15 @@ from host.storage.quickread import NotQuick
 from host.storage.r2list import list_documents
 from host.storage.r2meta import custom_metadata, header_name, http_metadata
 from host.storage.r2store import R2Store
-from host.storage.shapes import Record, StorageInputError, as_bytes, key_text, options
+from host.storage.shapes import (
+    Record,
+    StorageInputError,
+    as_bytes,
+    cursor_key,
+    key_text,
+    options,
+    page_cursor,
+)
 
 MAX_KEY = 1024
 MAX_LIST = 1000
@@ -160,14 +166,14 @@ class R2Bucket:
             raise StorageInputError(
                 f"R2 list: limit must be a whole number from 1 to {MAX_LIST}, got {limit!r}"
             )
-        after = _cursor(given.get("cursor"))
+        after = cursor_key(given.get("cursor"), "R2 list", "bucket")
         if start_after is not None and (after is None or start_after > after):
             after = start_after
         docs = await anyio.to_thread.run_sync(lambda: list(self.store.documents()))
         page = list_documents(docs, prefix, delimiter, after, limit)
         page["objects"] = [R2Object(d) for d in page["objects"]]
         if page.get("cursor") is not None:
-            page["cursor"] = base64.urlsafe_b64encode(page["cursor"].encode("utf-8")).decode("ascii")
+            page["cursor"] = page_cursor(page["cursor"])
         return Record(page)
 
     def __repr__(self) -> str:
@@ -199,14 +205,3 @@ def _md5_hex(value: Any) -> str:
     if isinstance(value, str):
         return value.lower()
     raise StorageInputError("R2 put: md5 must be a hex str or bytes")
-
-
-def _cursor(cursor: Any) -> str | None:
-    if cursor is None or cursor == "":
-        return None
-    if not isinstance(cursor, str):
-        raise StorageInputError(f"R2 list: cursor must be a str, got {type(cursor).__name__}")
-    try:
-        return base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
-    except (ValueError, binascii.Error, UnicodeError):
-        raise StorageInputError(f"R2 list: {cursor!r} is not a cursor this bucket gave out") from None

@@ -4,6 +4,8 @@ of symlinks planted in their folders."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import errno
 import inspect
 import os
@@ -100,3 +102,21 @@ def refuse_symlinks(*paths: str | Path) -> None:
     for path in paths:
         if os.path.islink(path):
             raise OSError(errno.ELOOP, "refusing to follow a symlink in the data directory", str(path))
+
+
+def page_cursor(last_key: str) -> str:
+    """The cursor a list page gives out: the last key listed, URL-safe base64 (opaque to users)."""
+    return base64.urlsafe_b64encode(last_key.encode("utf-8")).decode("ascii")
+
+
+def cursor_key(cursor: Any, what: str, owner: str) -> str | None:
+    """The key a `page_cursor` names (None for no cursor); StorageInputError for anything else.
+    `what` names the call ("KV list"), `owner` what gave the cursor out ("namespace")."""
+    if cursor is None or cursor == "":
+        return None
+    if not isinstance(cursor, str):
+        raise StorageInputError(f"{what}: cursor must be a str, got {type(cursor).__name__}")
+    try:
+        return base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeError):
+        raise StorageInputError(f"{what}: {cursor!r} is not a cursor this {owner} gave out") from None
