@@ -287,8 +287,15 @@ def test_two_hosts_on_one_data_directory_remove_each_expired_instance_once(tmp_p
     try:
         ids = [create(first, params={}, retention={"success_retention": "1 second"}) for _ in range(20)]
         ids += [create(second, params={}, retention={"success_retention": "1 second"}) for _ in range(20)]
-        for instance_id in ids:
-            finished(first, instance_id, "complete")
+        for instance_id in ids:  # complete, or already removed: a 1 s retention may end before we look
+            wait_for(
+                lambda i=instance_id: (
+                    status(first, i).get("status") == "complete"
+                    or status(first, i).get("error") == "InstanceNotFound"
+                ),
+                10.0,
+                what=f"{instance_id} to be complete",
+            )
         instances = root / "data" / "workflows" / "flow" / "instances"
         wait_for(lambda: os.listdir(instances) == [], 10.0, what="every expired instance to go")
         for server in (first, second):
