@@ -19,6 +19,7 @@ from host.metrics import Metrics
 from host.runtime.context import BackgroundWork
 from host.runtime.dispatch import Dispatcher, HostApp
 from host.runtime.env import Env, build_envs
+from host.runtime.outbound import OutboundClient, outbound_client
 from host.runtime.registry import Registry
 from host.runtime.reload import ChangeFilter, Reloader
 from host.runtime.routing import RouteTable
@@ -54,8 +55,13 @@ class Host:
         self.service = WorkflowService(self.engine, retention_default=self._retention_default)
         self.routes = RouteTable(())
         self.envs: Mapping[str, Env] = {}
+        self.outbound = OutboundClient()  # the workers' fetch pool, closed with the host
         self.dispatcher = Dispatcher(
-            self.registry, self.background, lambda: (self.routes, self.envs), self.metrics.request
+            self.registry,
+            self.background,
+            lambda: (self.routes, self.envs),
+            self.metrics.request,
+            outbound=self.outbound,
         )
         self.metrics.attach(self._instance_counts, lambda: self.engine.loaded)
         records = TickRecords(hc.data_dir, sync=hc.durability == "fsync")
@@ -162,6 +168,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             host.config.host.data_dir.mkdir(parents=True, exist_ok=True)
+            # steps, schedules and wait_until work started from here fetch through the host's pool
+            outbound_client.set(host.outbound)
+            stack.push_async_callback(host.outbound.aclose)  # closed after everything below
             await stack.enter_async_context(host.engine)
             # the engine outlives wait_until work: that work may still create instances
             await stack.enter_async_context(host.background)

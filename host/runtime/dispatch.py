@@ -19,7 +19,7 @@ from starlette.types import Lifespan, Receive, Scope, Send
 from host.runtime.context import BackgroundWork, Context, current_worker
 from host.runtime.env import Env
 from host.runtime.http import Request, Response
-from host.runtime.outbound import FetchResponse
+from host.runtime.outbound import FetchResponse, OutboundClient, outbound_client
 from host.runtime.registry import Registry
 from host.runtime.routing import RouteTable
 
@@ -36,8 +36,10 @@ class Dispatcher:
         background: BackgroundWork,
         view: Callable[[], tuple[RouteTable, Mapping[str, Env]]],
         on_request: Callable[[str, int, float], None] | None = None,
+        outbound: OutboundClient | None = None,
     ) -> None:
         self.registry = registry
+        self.outbound = outbound  # the host's pool for the handlers' fetch (host.runtime.outbound)
         self.on_request = on_request  # (worker, status, seconds) of each answered request: metrics
         self.background = background
         self._view = view  # the current route table and envs; replaced together on reload
@@ -79,6 +81,7 @@ class Dispatcher:
             return Response(f"Not Found: worker {worker!r} has no fetch handler\n", status_code=404), None
         env = self._view()[1].get(worker, self._empty_env)
         token = current_worker.set(worker)
+        pool = outbound_client.set(self.outbound) if self.outbound is not None else None
         try:
             result: Any = handler(request, env, Context(self.background, worker))
             if inspect.isawaitable(result):
@@ -91,6 +94,8 @@ class Dispatcher:
             return _error_response(error_id), error_id
         finally:
             current_worker.reset(token)
+            if pool is not None:
+                outbound_client.reset(pool)
         response = coerce(result)
         if response is None:
             error_id = secrets.token_hex(4)

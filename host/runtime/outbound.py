@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import json
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request as StarletteRequest
@@ -23,21 +24,37 @@ KNOWN_OPTIONS = ("method", "headers", "body", "redirect")
 REDIRECT_MODES = ("follow", "manual", "error")
 IGNORED_OPTIONS = frozenset({"cf", "cache", "signal", "integrity", "keepalive", "mode", "credentials"})
 
-_client: httpx.AsyncClient | None = None
-_client_loop: asyncio.AbstractEventLoop | None = None
+
+def _new_client() -> httpx.AsyncClient:
+    import httpx  # imported at the first fetch, not at start
+
+    # fetch has no timeout of its own in JavaScript; only connecting is bounded here
+    return httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30.0))
 
 
-def _http_client() -> httpx.AsyncClient:
-    """One client (one connection pool) per event loop; httpx is imported at the first fetch."""
-    global _client, _client_loop
-    loop = asyncio.get_running_loop()
-    if _client is None or _client_loop is not loop:
-        import httpx
+class OutboundClient:
+    """The connection pool of a host's outbound fetches: made at the first fetch, closed with the
+    host. The host hands it to handler code through `outbound_client`."""
 
-        # fetch has no timeout of its own in JavaScript; only connecting is bounded here
-        _client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=30.0))
-        _client_loop = loop
-    return _client
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:  # a pool belongs to one event loop
+            self._client, self._loop = _new_client(), loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+outbound_client: ContextVar[OutboundClient | None] = ContextVar("waypost_outbound_client", default=None)
+"""The host's pool, set by the host for its lifespan and each request; unset (a script, a test
+calling a handler directly), fetch uses a client of its own for the one call."""
 
 
 class FetchResponse:
@@ -120,12 +137,26 @@ async def fetch(
         raise TypeError(f"fetch: body must be str or bytes, got {type(body).__name__}")
     content = body.encode() if isinstance(body, str) else None if body is None else builtins.bytes(body)
     method = str(settings.get("method") or "GET").upper()
-    response = await _http_client().request(
-        method, url, headers=headers, content=content, follow_redirects=redirect == "follow"
-    )
+    pool = outbound_client.get()
+    if pool is not None:
+        response = await _send(pool.get(), method, url, headers, content, redirect == "follow")
+    else:
+        async with _new_client() as client:
+            response = await _send(client, method, url, headers, content, redirect == "follow")
     if redirect == "error" and response.is_redirect:
         raise TypeError(f"fetch: {url} redirected (status {response.status_code}) and redirect is 'error'")
     return FetchResponse(response)
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    content: bytes | None,
+    follow: bool,
+) -> httpx.Response:
+    return await client.request(method, url, headers=headers, content=content, follow_redirects=follow)
 
 
 async def _from_request(request: StarletteRequest) -> dict[str, Any]:
