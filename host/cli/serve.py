@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from host.cli.target import add_location
 from host.log import FORMATS, LEVELS, setup_logging
 
 
@@ -14,14 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="serve functions/ and config.yaml over HTTP",
         description="Serve the deployment: config.yaml (if any) and functions/.",
     )
-    p.add_argument(
-        "-c",
-        "--config",
-        metavar="PATH",
-        type=Path,
-        help="config file (default: ./config.yaml or ./wrangler.*)",
-    )
-    p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
+    add_location(p)
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8787)")
     p.add_argument("--no-reload", action="store_true", help="do not watch files for changes")
     p.add_argument(

@@ -99,8 +99,8 @@ def load_instance(args: argparse.Namespace) -> tuple[Target, shapes.WorkflowInfo
     return target, info, resolve_id(target, info.name, args.id)
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    """--config/-c, --data and --json, which every `workflows` command takes."""
+def add_location(p: argparse.ArgumentParser) -> None:
+    """--config/-c and --data: where the deployment and its data directory are (serve takes them too)."""
     p.add_argument(
         "-c",
         "--config",
@@ -109,6 +109,11 @@ def add_common(p: argparse.ArgumentParser) -> None:
         help="config file (default: ./config.yaml or ./wrangler.*)",
     )
     p.add_argument("--data", metavar="DIR", help="data directory (default: host.data_dir, or ./data)")
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """--config/-c, --data and --json, which every `workflows` command takes."""
+    add_location(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
