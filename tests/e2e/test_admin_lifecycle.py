@@ -54,6 +54,19 @@ def wait_status(client: Cloudflare, workflow: str, instance_id: str, *statuses: 
     )
 
 
+def wait_at_event_wait(client: Cloudflare, workflow: str, instance_id: str) -> Any:
+    """Until the instance waits for its event: past the short sleep before it, which is waiting too."""
+    return wait_for(
+        lambda: (
+            (doc := get(client, workflow, instance_id)).status == "waiting"
+            and any(s.type == "waitForEvent" for s in doc.steps)
+            and doc
+        ),
+        15,
+        what=f"{instance_id} to wait for its event",
+    )
+
+
 def create(client: Cloudflare, workflow: str, instance_id: str, params: Any, **more: Any) -> None:
     client.workflows.instances.create(
         workflow, account_id=ACCOUNT, instance_id=instance_id, params=params, **more
@@ -147,7 +160,7 @@ def test_terminate_with_rollback_is_rolling_back_then_terminated(client: Cloudfl
 
 def test_rollback_goes_only_with_terminate(client: Cloudflare) -> None:
     create(client, "flow", "no-rollback", {"wait": "never"})
-    wait_status(client, "flow", "no-rollback", "waiting")
+    wait_at_event_wait(client, "flow", "no-rollback")
     with pytest.raises(cloudflare.BadRequestError, match="rollback goes with status terminate"):
         client.patch(
             f"/accounts/{ACCOUNT}/workflows/flow/instances/no-rollback/status",
@@ -189,7 +202,7 @@ def test_delete_one_instance(raw: httpx.Client, client: Cloudflare, server: Serv
     create(client, "flow", "del-1", {})
     create(client, "flow", "del-busy", {"wait": "never"})
     wait_status(client, "flow", "del-1", "complete")
-    wait_status(client, "flow", "del-busy", "waiting")
+    wait_at_event_wait(client, "flow", "del-busy")
     answer = raw.delete("/flow/instances/del-1")
     assert answer.status_code == 200 and answer.json()["result"] == {"id": "del-1"}
     assert not folder(server, "flow", "del-1").exists()
@@ -207,7 +220,7 @@ def test_batch_delete_answers_deleted_and_errors(raw: httpx.Client, client: Clou
     create(client, "flow", "bd-busy", {"wait": "never"})
     for iid in ("bd-1", "bd-2"):
         wait_status(client, "flow", iid, "complete")
-    wait_status(client, "flow", "bd-busy", "waiting")
+    wait_at_event_wait(client, "flow", "bd-busy")
     answer = raw.post(
         "/flow/instances/batch/delete", json={"instances": ["bd-1", "bd-2", "bd-busy", "bd-ghost", "bad id!"]}
     )

@@ -760,6 +760,7 @@ async def _kill_rounds(mode: str, stores: Stores, backend: Backend, zygote: Zygo
     rng = random.Random()
     data_dir = stores.data_dir
     setup = stores.new()
+    idle = 0  # create rounds killed before the child's first create began (a loaded machine)
     for round_ in range(ROUNDS):
         target = f"t-{round_}"
         if mode != "create":
@@ -776,11 +777,15 @@ async def _kill_rounds(mode: str, stores: Stores, backend: Backend, zygote: Zygo
             "progress": str(tmp_path / f"{mode}-{round_}"),
         }
         report = kill_round(zygote, job, rng)
+        if mode == "create" and not report.words("begin"):
+            idle += 1
+            continue
         checker = stores.new()  # a host starting after the crash
         try:
             await _after_kill(mode, checker, data_dir, target, report.words, round_)
         finally:
             await checker.aclose()
+    assert idle <= ROUNDS // 2, f"{idle} of {ROUNDS} create rounds were killed before creating anything"
 
 
 async def _after_kill(
@@ -789,7 +794,6 @@ async def _after_kill(
     where = f"{mode} round {round_}"
     if mode == "create":
         begun, done = words("begin"), words("done")
-        assert begun, f"{where}: the child created nothing"
         due_ids = {iid for _, iid in store.due(WF)}
         for instance_id in done:  # create returned: it is there, and due
             assert store.exists(WF, instance_id), f"{where}: {instance_id} is gone"
