@@ -136,7 +136,7 @@ class R2Bucket:
             "custom_metadata": custom,
             "data": f"{hashlib.sha256(name.encode('utf-8')).hexdigest()}.{version}.bin",
         }
-        if "md5" in given:  # checked before anything is written; else computed while writing
+        if "md5" in given:  # checked before anything is written; else computed by the put
             doc["etag"] = await anyio.to_thread.run_sync(_md5, data)
             if _md5_hex(given["md5"]) != doc["etag"]:
                 raise StorageInputError("R2 put: the md5 given does not match the value")

@@ -3,7 +3,7 @@
 A key is any string up to 1,024 bytes, so file names come from its SHA-256, never from the key
 itself: `<h[:2]>/<h>.json` holds the key (round-tripped exactly) and the metadata, and names the
 data file `<h>.<version>.bin`. No key can reach outside the bucket's folder. A put writes and fsyncs
-the new data and, beside it on a helper thread, the new JSON, both under temporary names; then
+the new data, then the new JSON, both under temporary names; then
 (holding the bucket's lock file, flock) renames the data, then the JSON, into place, fsyncs the
 folder and removes the old data: readers see the old object or the new one, never a mix.
 """
@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from host.storage.shapes import refuse_symlinks
 from host.store.fsio import fsync_path, open_file, write_new
 
 LOCK_FILE = ".lock"
-HELPERS = 4  # threads per bucket computing MD5s and writing JSON beside puts in progress
 JSON_READ = 16 * 1024  # a metadata document is read by one pread of this much (then the rest)
 
 
@@ -39,7 +37,6 @@ class R2Store:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.root = str(folder)
-        self._pool: ThreadPoolExecutor | None = None  # made on the first put
 
     def _paths(self, key: str) -> tuple[Path, str]:
         """The key's shard folder and hash; a symlink planted for the bucket or the shard is refused."""
@@ -102,8 +99,8 @@ class R2Store:
         return tmp, new_shard
 
     def stage_meta(self, key: str, data: bytes, doc: dict[str, Any]) -> str:
-        """The other half, run beside stage(): doc["etag"] set to the data's MD5 when missing (hashlib
-        lets go of the GIL), the JSON written and flushed under a temporary name (returned)."""
+        """The other half: doc["etag"] set to the data's MD5 when missing, the JSON written and
+        flushed under a temporary name (returned)."""
         doc.setdefault("etag", hashlib.md5(data, usedforsecurity=False).hexdigest())
         _, h = self._where(key)  # in the bucket folder: the shard may not be made yet
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -115,28 +112,14 @@ class R2Store:
         """Store `data` with metadata `doc` (which names the data file, doc["data"], and gets the
         data's MD5 as doc["etag"] when it has none).
 
-        The data is written and flushed on this thread while a helper thread of the bucket's
-        computes the MD5 (hashlib lets go of the GIL) and writes and flushes the JSON: the two
-        flushes overlap instead of queueing, and both files are durable before either is renamed
-        into place."""
-        meta = self._helpers().submit(self.stage_meta, key, data, doc)
+        Both files are durable under temporary names before either is renamed into place."""
+        tmp, new_shard = self.stage(key, data, doc)
         try:
-            tmp, new_shard = self.stage(key, data, doc)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self.discard(meta.result())
-            raise
-        try:
-            meta_tmp = meta.result()
+            meta_tmp = self.stage_meta(key, data, doc)
         except BaseException:
             self.discard(tmp)
             raise
         self.commit(key, doc, tmp, meta_tmp, new_shard)
-
-    def _helpers(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(HELPERS, thread_name_prefix="r2-meta")
-        return self._pool
 
     def commit(self, key: str, doc: dict[str, Any], tmp: str, meta_tmp: str, new_shard: bool) -> None:
         """Both staged files renamed into place (data first), made durable by one folder flush; the
