@@ -64,7 +64,7 @@ workers:
       - name: kept
         binding: KEPT
         class_name: Flow
-        retention: {success_retention: 1 second, error_retention: 2 seconds}
+        retention: {success_retention: 3 seconds, error_retention: 5 seconds}
 """
 
 API = "/client/v4/accounts/local/workflows"
@@ -109,6 +109,20 @@ def expiry_of(server: ServerProcess, instance_id: str, workflow: str = "flow") -
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def expiry_or_removed(server: ServerProcess, instance_id: str) -> float:
+    """expires_at of a final instance; now if it is removed already (a 1 s retention may end before
+    the test looks, and only a final, expired instance is removed)."""
+
+    def read() -> float | None:
+        try:
+            text = status_json(server, instance_id).get("expires_at")
+        except FileNotFoundError:
+            return None if folder(server, instance_id).exists() else time.time()
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+    return wait_for(read, 10.0, what=f"{instance_id} to expire")
+
+
 def gone_everywhere(server: ServerProcess, instance_id: str, binding: str, workflow: str) -> None:
     assert not folder(server, instance_id, workflow).exists()
     assert status(server, instance_id, binding)["error"] == "InstanceNotFound"
@@ -118,16 +132,16 @@ def gone_everywhere(server: ServerProcess, instance_id: str, binding: str, workf
 
 
 def test_an_instance_goes_when_its_retention_ends_and_not_before(host: ServerProcess) -> None:
-    short = create(host, params={}, retention={"success_retention": "1 second"})
-    in_ms = create(host, params={}, retention={"success_retention": 1500})  # a number is milliseconds
+    short = create(host, params={}, retention={"success_retention": "3 seconds"})
+    in_ms = create(host, params={}, retention={"success_retention": 3500})  # a number is milliseconds
     forever = create(host, params={})
     for instance_id in (short, in_ms, forever):
         finished(host, instance_id, "complete")
     assert folder(host, short).is_dir()  # right after it completed
     expiry = expiry_of(host, short)
     doc = status_json(host, short)
-    assert doc["retention"] == {"success_retention": 1.0}
-    assert status_json(host, in_ms)["retention"] == {"success_retention": 1.5}
+    assert doc["retention"] == {"success_retention": 3.0}
+    assert status_json(host, in_ms)["retention"] == {"success_retention": 3.5}
     assert "expires_at" not in status_json(host, forever)
 
     early: list[float] = []  # (wait_for takes an exception as "not yet": collect, assert after)
@@ -142,7 +156,7 @@ def test_an_instance_goes_when_its_retention_ends_and_not_before(host: ServerPro
     wait_for(gone, 10.0, interval=0.01, what="the expired instance to be removed")
     assert early == [], f"removed {early[0]:.3f} s before its retention ended"
     gone_everywhere(host, short, "FLOW", "flow")
-    wait_for(lambda: not folder(host, in_ms).exists(), 10.0, what="the 1500 ms instance to go")
+    wait_for(lambda: not folder(host, in_ms).exists(), 10.0, what="the 3500 ms instance to go")
     assert folder(host, forever).is_dir()
     assert status(host, forever)["status"] == "complete"  # no retention: kept
 
@@ -154,8 +168,8 @@ def test_the_workflow_default_applies_by_final_status(host: ServerProcess) -> No
     finished(host, ok, "complete", binding="KEPT")
     finished(host, failed, "errored", binding="KEPT")
     finished(host, own, "complete", binding="KEPT")
-    assert status_json(host, ok, "kept")["retention"] == {"success_retention": 1.0, "error_retention": 2.0}
-    assert expiry_of(host, failed, "kept") - expiry_of(host, ok, "kept") > 0.5  # 2 s against 1 s
+    assert status_json(host, ok, "kept")["retention"] == {"success_retention": 3.0, "error_retention": 5.0}
+    assert expiry_of(host, failed, "kept") - expiry_of(host, ok, "kept") > 0.5  # 5 s against 3 s
     wait_for(lambda: not folder(host, ok, "kept").exists(), 10.0, what="the complete one to go")
     wait_for(lambda: not folder(host, failed, "kept").exists(), 10.0, what="the errored one to go")
     gone_everywhere(host, failed, "KEPT", "kept")
@@ -248,9 +262,7 @@ def test_kill_during_a_retention_sweep_then_every_expired_instance_goes(tmp_path
     try:
         kept = create(server, params={})
         ids = [create(server, params={}, retention={"success_retention": "1 second"}) for _ in range(count)]
-        for instance_id in ids:
-            finished(server, instance_id, "complete")
-        first = min(expiry_of(server, i) for i in ids)
+        first = min(expiry_or_removed(server, i) for i in ids)
         wait_for(lambda: time.time() >= first, 10.0, what="the first expiry")
         time.sleep(random.uniform(0.0, 0.3))  # the kill's random moment in the sweeps (not a wait)
     finally:
@@ -271,7 +283,7 @@ def test_the_cli_applies_the_workflow_default_and_deletes(host: ServerProcess) -
     made = run_cli(["workflows", "trigger", "kept", "{}", "--id", "from-cli"], cwd=host.root)
     assert made.returncode == 0, made.stderr
     meta = json.loads((folder(host, "from-cli", "kept") / "instance.json").read_text())
-    assert meta["retention"] == {"success_retention": 1.0, "error_retention": 2.0}
+    assert meta["retention"] == {"success_retention": 3.0, "error_retention": 5.0}
     wait_for(lambda: not folder(host, "from-cli", "kept").exists(), 10.0, what="the CLI's instance to go")
 
     done = create(host, params={})
