@@ -149,7 +149,12 @@ def test_errored_instance_reports_its_error(client: Cloudflare) -> None:
 def test_pause_resume_terminate_restart(client: Cloudflare) -> None:
     edit = client.workflows.instances.status.edit
     client.workflows.instances.create("flow", account_id=ACCOUNT, instance_id="ctl", params={"wait": "go"})  # type: ignore[arg-type]
-    wait_status(client, "ctl", "waiting")
+
+    def at_its_event_wait() -> bool:  # past the short sleep before it, which is waiting too
+        got = client.workflows.instances.get("ctl", account_id=ACCOUNT, workflow_name="flow")
+        return got.status == "waiting" and any(s.type == "waitForEvent" for s in got.steps or [])  # type: ignore[union-attr]
+
+    wait_for(at_its_event_wait, 10, what="ctl to wait for its event")
     assert edit("ctl", account_id=ACCOUNT, workflow_name="flow", status="pause").status == "paused"
     wait_status(client, "ctl", "paused")
     with pytest.raises(cloudflare.ConflictError, match="already paused"):
