@@ -109,7 +109,7 @@ async def _loop(job: dict[str, Any], progress: Progress) -> None:
 
 async def _remove(store: Any, job: dict[str, Any], progress: Progress, stop: float) -> None:
     """Remove the job's (final, expired) instances one by one (delete) or all at once (sweep),
-    saying "removed <id>" as each returns; then idle until killed."""
+    saying "removed <id>" as each returns and "done" after the last; then idle until killed."""
     wf = job["workflow"]
     progress.say("started")
     if job["mode"] == "delete":
@@ -119,6 +119,7 @@ async def _remove(store: Any, job: dict[str, Any], progress: Progress, stop: flo
     else:
         for instance_id in store.sweep(wf, job["now"]):
             progress.say(f"removed {instance_id}")
+    progress.say("done")
     while time.monotonic() < stop:
         time.sleep(0.01)
 

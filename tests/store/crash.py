@@ -106,12 +106,13 @@ class Round:
         return [line.split(" ", 1)[1] for line in self.lines if line.startswith(word + " ")]
 
 
-def kill_round(zygote: Zygote, job: dict[str, Any], rng: random.Random) -> Round:
-    """Fork a child looping over `job`, SIGKILL it 0-50 ms after it started; what it reported."""
+def kill_round(zygote: Zygote, job: dict[str, Any], rng: random.Random, after: str = "started") -> Round:
+    """Fork a child looping over `job`, SIGKILL it 0-50 ms after it reported `after`; what it
+    reported."""
     progress = Path(job["progress"])
     pid = zygote.fork(job)
     try:
-        wait_progress(progress, "started")
+        wait_progress(progress, after)
         time.sleep(rng.uniform(0.0, 0.05))  # the kill's random moment (not a wait for anything)
     finally:
         os.kill(pid, signal.SIGKILL)
