@@ -10,12 +10,14 @@ from typing import Any
 import anyio.to_thread
 import jinja2
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from host.admin.auth import TokenAuth
 from host.admin.envelope import from_exception
+from host.admin.middleware import DASHBOARD, RequestLog
 from host.admin.mount import PrefixMount
 from host.config import DASHBOARD_PREFIX, Config
 from host.dashboard import actions, pages
@@ -34,6 +36,7 @@ HEADERS = {
     "cache-control": "no-store",
 }
 Handler = Callable[[Request], Awaitable[Response]]
+POLL_HEADER = b"x-waypost-poll"  # dashboard.js's live-update polls: not in the request log
 
 
 class Dashboard:
@@ -264,7 +267,7 @@ def dashboard_app(dashboard: Dashboard) -> Starlette:
         Route(instance + "/delete", d.guard(d.delete, form=True), methods=["POST"]),
         Route("/{rest:path}", d.guard(_not_found(d)), methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(RequestLog, label=DASHBOARD, quiet=POLL_HEADER)])
 
 
 def _not_found(dashboard: Dashboard) -> Handler:

@@ -121,6 +121,24 @@ def test_json_log_has_requests_status_changes_and_errors(server: ServerProcess) 
     assert all(line.startswith("waypost: serving on") for line in plain), plain
 
 
+def test_dashboard_requests_are_logged_but_its_live_polls_are_not(server: ServerProcess) -> None:
+    page = "/__waypost/workflows/steps"
+    assert server.get(page, headers=AUTH).status_code == 200
+    polled = server.get(page + "?fragment=1&marker=polled", headers={**AUTH, "x-waypost-poll": "1"})
+    assert polled.status_code == 200
+    assert server.get("/__waypost/nowhere-logged", headers=AUTH).status_code == 404
+
+    def logged(path: str) -> list[dict[str, Any]]:
+        found = [json.loads(line) for line in server.log.splitlines() if line.startswith("{")]
+        return [e for e in found if e.get("event") == "request" and e.get("path") == path]
+
+    missing = wait_for(lambda: logged("/__waypost/nowhere-logged"), 10, what="the 404 in the log")
+    assert missing[0]["worker"] == "(dashboard)" and missing[0]["status"] == 404
+    shown = logged(page)
+    assert shown and shown[0]["worker"] == "(dashboard)" and shown[0]["status"] == 200
+    assert len(shown) == 1, shown  # the poll of the same page, sent before the 404, is not there
+
+
 def test_metrics_need_the_token(server: ServerProcess) -> None:
     assert server.get("/__waypost/metrics").status_code == 401
     bad = server.get("/__waypost/metrics", headers={"Authorization": "Bearer nope"})

@@ -15,7 +15,9 @@
   function poll(box) {
     var every = Number(box.dataset.every) || POLL_MS;
     var again = function () { setTimeout(function () { poll(box); }, every); };
-    fetch(box.dataset.live, { credentials: "same-origin", cache: "no-store" })
+    fetch(box.dataset.live, {
+      credentials: "same-origin", cache: "no-store", headers: { "x-waypost-poll": "1" }
+    })
       .then(function (r) {
         if (!r.ok || r.redirected) return null;
         return r.text();
