@@ -16,7 +16,7 @@ from host.storage.r2 import R2Bucket, R2Object
 
 def _bucket(name: str, args: argparse.Namespace) -> R2Bucket:
     target = load_target(args)
-    return R2Bucket(target.r2(name).folder(target.data_dir))
+    return R2Bucket(target.r2(name).folder(target.data_dir), tidy=False)
 
 
 def _object(args: argparse.Namespace) -> tuple[R2Bucket, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from host.storage.quickread import NotQuick
 from host.storage.r2list import list_documents
 from host.storage.r2meta import custom_metadata, header_name, http_metadata
 from host.storage.r2store import R2Store
+from host.storage.r2tidy import tidy
 from host.storage.shapes import (
     Record,
     StorageInputError,
@@ -90,8 +92,18 @@ class R2ObjectBody(R2Object):
 class R2Bucket:
     """The bucket kept in `folder` (data/r2/<bucket>/); writes are durable when they return."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, tidy: bool = True) -> None:
         self.store = R2Store(folder)
+        # what puts cut short by a crash left is removed before this object's first write
+        # (host.storage.r2tidy; a whole-bucket listing, so the CLI's one-off writes skip it)
+        self._untidy = tidy
+
+    def _write(self, fn: Callable[..., None], *args: Any) -> None:
+        """fn(*args) on this worker thread, the bucket tidied first if this is the first write."""
+        if self._untidy:
+            self._untidy = False
+            tidy(self.store)
+        fn(*args)
 
     async def head(self, key: Any) -> R2Object | None:
         name = key_text(key, "R2 head", MAX_KEY)
@@ -140,7 +152,7 @@ class R2Bucket:
             doc["etag"] = await anyio.to_thread.run_sync(_md5, data)
             if _md5_hex(given["md5"]) != doc["etag"]:
                 raise StorageInputError("R2 put: the md5 given does not match the value")
-        await anyio.to_thread.run_sync(self.store.put, name, data, doc)
+        await anyio.to_thread.run_sync(self._write, self.store.put, name, data, doc)
         return R2Object(doc)
 
     async def delete(self, keys: Any) -> None:
@@ -149,7 +161,7 @@ class R2Bucket:
         if len(items) > MAX_DELETE:
             raise StorageInputError(f"R2 delete: at most {MAX_DELETE} keys at once, got {len(items)}")
         names = [key_text(k, "R2 delete", MAX_KEY) for k in items]
-        await anyio.to_thread.run_sync(self.store.delete, names)
+        await anyio.to_thread.run_sync(self._write, self.store.delete, names)
 
     async def list(self, options_: Any = None, **opts: Any) -> Record:
         """{objects, truncated, cursor?, delimited_prefixes} in key order."""

@@ -56,7 +56,7 @@ class R2Store:
 
     def _head(self, key: str, shard: str, h: str) -> dict[str, Any] | None:
         try:
-            doc: dict[str, Any] = json.loads(_read(f"{shard}/{h}.json"))
+            doc: dict[str, Any] = json.loads(read_whole(f"{shard}/{h}.json"))
         except FileNotFoundError:
             return None
         return doc if doc.get("key") == key else None
@@ -69,7 +69,7 @@ class R2Store:
             if doc is None:
                 return None
             try:
-                return doc, _read(f"{shard}/{doc['data']}", doc["size"])
+                return doc, read_whole(f"{shard}/{doc['data']}", doc["size"])
             except FileNotFoundError:
                 continue
         raise OSError(f"R2: object {key!r} kept changing while being read")
@@ -84,7 +84,7 @@ class R2Store:
                 return None
             if doc["size"] > limit:
                 return NOT_QUICK
-            return doc, _read(f"{shard}/{doc['data']}", doc["size"])
+            return doc, read_whole(f"{shard}/{doc['data']}", doc["size"])
         except (OSError, ValueError, KeyError):  # replaced meanwhile, or damaged: the thread path says
             return NOT_QUICK
 
@@ -126,7 +126,7 @@ class R2Store:
         previous version's data removed."""
         shard, h = self._paths(key)
         try:
-            with self._locked():
+            with self.locked():
                 old = self.head(key)
                 os.replace(tmp, shard / doc["data"])
                 os.replace(meta_tmp, shard / f"{h}.json")
@@ -143,7 +143,7 @@ class R2Store:
             _remove(path)
 
     def delete(self, keys: list[str]) -> None:
-        with self._locked():
+        with self.locked():
             for key in keys:
                 old = self.head(key)
                 if old is None:
@@ -167,12 +167,12 @@ class R2Store:
             for entry in os.scandir(shard.path):
                 if entry.name.endswith(".json") and not entry.name.startswith("."):
                     try:
-                        yield json.loads(_read(entry.path))
+                        yield json.loads(read_whole(entry.path))
                     except (FileNotFoundError, ValueError):
                         continue  # deleted while listing, or not ours
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd = open_file(str(self.folder / LOCK_FILE), os.O_RDWR | os.O_CREAT)
         try:
@@ -182,7 +182,7 @@ class R2Store:
             os.close(fd)
 
 
-def _read(path: str, size: int = JSON_READ) -> bytes:
+def read_whole(path: str, size: int = JSON_READ) -> bytes:
     """The whole file; one pread when it is shorter than `size` + 1 (its expected length)."""
     fd = open_file(path, os.O_RDONLY)
     try:
