@@ -41,7 +41,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], T], timeout: float = 5.0, interval: float = 0.02, what: str = "") -> T:
+def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
     """Poll `condition` until it returns something truthy (returned) or `timeout` passes (AssertionError).
 
     Exceptions raised by `condition` count as "not yet"; the last one is shown on timeout.
@@ -238,6 +238,6 @@ class ServerProcess:
         except FileNotFoundError:
             return ""
 
-    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> str:
         """Wait until `text` appears in the output; returns the whole output."""
         return wait_for(lambda: text in self.log and self.log, timeout, what=f"{text!r} in the server log")
