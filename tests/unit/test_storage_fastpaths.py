@@ -1,5 +1,5 @@
 """The storage bindings' fast paths (D1 first() on the caller's thread, R2 reads up to 1 MiB there,
-R2 put's hash and JSON on a helper thread) give what the slow paths give and leave nothing behind."""
+R2 put) give what the slow paths give and leave nothing behind."""
 
 from __future__ import annotations
 
