@@ -21,8 +21,6 @@ import argparse
 import os
 import platform
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -31,23 +29,13 @@ from typing import Any
 
 import httpx
 
+from bench.schedules import free_port, percentiles
+
 BENCH = Path(__file__).resolve().parent
 TARGET_P99_MS = 1000.0
 POLL = 0.005  # seconds between polls
 GIVE_UP = 10.0  # seconds an edit may take before it counts as never live
 QUIET = 0.25  # seconds after an edit is live before the next
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 99
-    return {"n": len(ordered), "p50": q[49], "p99": q[98], "max": ordered[-1]}
 
 
 class Deployment:
@@ -206,7 +194,7 @@ def main() -> int:
     p.add_argument("--work", type=Path, default=BENCH / ".work", help="scratch folder")
     p.add_argument("--out", type=Path, help="also write the markdown here")
     args = p.parse_args()
-    edits = args.edits or (10 if args.quick else 30)
+    edits = max(2, args.edits or (10 if args.quick else 30))  # percentiles need two samples
     args.work.mkdir(parents=True, exist_ok=True)
     result = run(edits, args.work)
     text = markdown(result, f" --edits {edits}")
