@@ -21,7 +21,6 @@ import argparse
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.schedules import free_port, percentiles
+from bench.schedules import Host, percentiles
 
 BENCH = Path(__file__).resolve().parent
 TARGET_P99_MS = 1000.0
@@ -68,47 +67,19 @@ class Deployment:
         return f"worker {self.w} helper {self.h}"
 
 
-class Host:
-    """`python -m host serve` (reload on) on a free port in `root`, output to root/server.log."""
-
-    def __init__(self, root: Path, ready: str) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WAYPOST_")}
-        self.log = open(root / "server.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host", "serve", "--listen", f"127.0.0.1:{self.port}"],
-            cwd=root,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
-        deadline = time.monotonic() + 30
-        while self.body() != ready:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the host exited: {(root / 'server.log').read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the host did not serve /live within 30 s")
-            time.sleep(0.05)
-
-    def body(self) -> str | None:
-        try:
-            r = self.client.get("/live")
-        except httpx.TransportError:
-            return None
-        return r.text if r.status_code == 200 else None
-
-    def stop(self) -> None:
-        self.client.close()
-        self.proc.terminate()
-        self.proc.wait(30)
-        self.log.close()
+def body(host: Host) -> str | None:
+    """What /live serves now, or None."""
+    try:
+        r = host.client.get("/live")
+    except httpx.TransportError:
+        return None
+    return r.text if r.status_code == 200 else None
 
 
 def wait_live(host: Host, want: str, started: float) -> float | None:
     """ms from `started` until /live serves `want`; None if not within GIVE_UP."""
     while True:
-        if host.body() == want:
+        if body(host) == want:
             return (time.monotonic() - started) * 1000
         if time.monotonic() - started > GIVE_UP:
             return None
@@ -118,14 +89,14 @@ def wait_live(host: Host, want: str, started: float) -> float | None:
 def run(edits: int, work: Path) -> dict[str, Any]:
     root = work / f"reload-{os.getpid()}"
     dep = Deployment(root)
-    host = Host(root, dep.expected())
+    host = Host(root, extra=(), probe="/live")  # reload on, as by default
     late: dict[str, list[float]] = {"worker": [], "helper": []}
     never = {"worker": 0, "helper": 0}
     try:
         gets = []
         for _ in range(50):
             t = time.perf_counter()
-            host.body()
+            body(host)
             gets.append((time.perf_counter() - t) * 1000)
         for _ in range(edits):
             for kind in ("worker", "helper"):

@@ -89,15 +89,16 @@ def deployment(root: Path) -> Path:
 
 
 class Host:
-    """`python -m host serve` on a free port in `root`, output to root/server.log."""
+    """`python -m host serve` on a free port in `root`, output to root/server.log; ready once
+    `probe` answers 200 (bench.reload uses it too, with reload on)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra: tuple[str, ...] = ("--no-reload",), probe: str = "/cronw") -> None:
         self.root = root
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("WAYPOST_")}
         self.log = open(root / "server.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "host", "serve", "--no-reload", "--listen", f"127.0.0.1:{self.port}"],
+            [sys.executable, "-m", "host", "serve", *extra, "--listen", f"127.0.0.1:{self.port}"],
             cwd=root,
             env=env,
             stdout=self.log,
@@ -109,7 +110,7 @@ class Host:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the host exited: {(root / 'server.log').read_text()[-2000:]}")
             try:
-                if self.client.get("/cronw").status_code == 200:
+                if self.client.get(probe).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
