@@ -31,6 +31,8 @@ _DATA = re.compile(r"([0-9a-f]{64})\.[0-9a-f]{32}\.bin")
 def tidy(store: R2Store, now: float | None = None) -> list[str]:
     """Remove the bucket's leftovers; their paths relative to the bucket folder."""
     now = time.time() if now is None else now
+    if os.path.islink(store.root):  # never followed out of data/ (the write after it refuses it too)
+        return []
     try:
         entries = list(os.scandir(store.root))
     except FileNotFoundError:
@@ -40,7 +42,10 @@ def tidy(store: R2Store, now: float | None = None) -> list[str]:
         (e for e in entries if len(e.name) == 2 and e.is_dir(follow_symlinks=False)), key=lambda e: e.name
     )
     for shard in shards:
-        removed += [f"{shard.name}/{name}" for name in _tidy_shard(store, shard.path, now)]
+        try:
+            removed += [f"{shard.name}/{name}" for name in _tidy_shard(store, shard.path, now)]
+        except OSError:  # removed meanwhile (a delete's empty shard), or unreadable: not this put's
+            continue
     return removed
 
 

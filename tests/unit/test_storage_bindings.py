@@ -139,3 +139,11 @@ async def test_symlinks_planted_in_the_data_folders_are_refused(tmp_path: Path) 
         await bucket.get("k")
     assert {p.name: p.read_bytes() for p in (outside / shard.name).iterdir()} == before
     assert [p.name for p in outside.iterdir()] == [shard.name]  # no database, no namespace file
+    # a whole bucket folder planted, holding a file the first write's tidy would take for its own
+    bait = outside / "c" / "ab" / f"{'ab' * 32}.{'cd' * 16}.bin"
+    bait.parent.mkdir(parents=True)
+    bait.write_bytes(b"not ours")
+    (data / "r2/c").symlink_to(outside / "c")
+    with pytest.raises(OSError, match="refusing to follow a symlink"):
+        await R2Bucket(data / "r2/c").put("k", "v")
+    assert [p.name for p in bait.parent.iterdir()] == [bait.name] and bait.read_bytes() == b"not ours"
