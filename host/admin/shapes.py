@@ -87,7 +87,7 @@ def workflow_doc(service: WorkflowService, info: WorkflowInfo) -> dict[str, Any]
         "instances": status_counts(docs),
     }
     if info.schedules:  # each schedule with its next tick (SPEC 3.10)
-        doc["schedules"] = next_ticks(info.schedules)
+        doc["schedules"] = next_ticks(info.schedules, field="next_instance")
     return doc
 
 

@@ -35,14 +35,15 @@ def workflow_crons(config: Any, workflow: str) -> tuple[str, ...]:
     return tuple(crons)
 
 
-def next_ticks(crons: Iterable[str], now: float | None = None) -> list[dict[str, Any]]:
-    """[{"cron", "next_tick"}] for the admin API's workflow answer and `workflows describe`."""
+def next_ticks(crons: Iterable[str], now: float | None = None, field: str = "next_tick") -> list[dict[str, Any]]:
+    """[{"cron", field}]: each cron with its next tick. The admin API's workflow answer (and so
+    `workflows describe`) names it `next_instance`, as Cloudflare does; `workers list` `next_tick`."""
     at = time.time() if now is None else now
-    return [{"cron": text, "next_tick": iso(parse_cron(text).next_after(at))} for text in crons]
+    return [{"cron": text, field: iso(parse_cron(text).next_after(at))} for text in crons]
 
 
 def describe_lines(schedules: list[dict[str, Any]]) -> str | None:
     """`workflows describe`'s Schedules row: `cron (next tick ...)`, "; " between; None if none."""
     if not schedules:
         return None
-    return "; ".join(f"{s['cron']} (next tick {s['next_tick']})" for s in schedules)
+    return "; ".join(f"{s['cron']} (next tick {s['next_instance']})" for s in schedules)

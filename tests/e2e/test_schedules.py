@@ -9,6 +9,8 @@ import hashlib
 import time
 from pathlib import Path
 
+from cloudflare.types.workflows import WorkflowGetResponse
+
 from tests.helpers import ServerProcess, free_port, make_deployment, run_cli, stays, wait_for
 
 API = "/client/v4/accounts/local/workflows"
@@ -114,7 +116,9 @@ def test_ticks_fire_the_handler_and_create_workflow_instances(tmp_path: Path) ->
         assert {i["trigger_source"] for i in listed} == {"cron"}
         workflow = server.get(f"{API}/ticked").json()["result"]
         (schedule,) = workflow["schedules"]
-        assert schedule["cron"] == "*/2 * * * * *" and schedule["next_tick"] > doc["queued"]
+        assert schedule["cron"] == "*/2 * * * * *" and schedule["next_instance"] > doc["queued"]
+        parsed = WorkflowGetResponse.model_validate(workflow)  # the official client's shape
+        assert parsed.schedules is not None and parsed.schedules[0].next_instance == schedule["next_instance"]
     described = run_cli(["workflows", "describe", "ticked"], cwd=root)
     assert described.returncode == 0, described.stderr
     assert "*/2 * * * * *" in described.stdout and "next tick" in described.stdout
