@@ -35,7 +35,9 @@ def workflow_crons(config: Any, workflow: str) -> tuple[str, ...]:
     return tuple(crons)
 
 
-def next_ticks(crons: Iterable[str], now: float | None = None, field: str = "next_tick") -> list[dict[str, Any]]:
+def next_ticks(
+    crons: Iterable[str], now: float | None = None, field: str = "next_tick"
+) -> list[dict[str, Any]]:
     """[{"cron", field}]: each cron with its next tick. The admin API's workflow answer (and so
     `workflows describe`) names it `next_instance`, as Cloudflare does; `workers list` `next_tick`."""
     at = time.time() if now is None else now
