@@ -6,6 +6,7 @@ Shared by the admin API and the CLI's `--json`, so both answer with the same doc
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class WorkflowInfo:
     concurrency_limit: int | None = None
     schedules: tuple[str, ...] = ()  # cron expressions (SPEC 3.10)
     retention: dict[str, float] | None = None  # the default instance retention, seconds (SPEC 3.11)
+    defined_at: float = 0.0  # mtime of the worker file defining it: its dates until it has instances
 
 
 def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
@@ -57,8 +59,16 @@ def workflow_infos(config: Any) -> dict[str, WorkflowInfo]:
                     wf.concurrency_limit,
                     workflow_crons(config, wf.name),
                     wf.retention,
+                    _mtime(worker.main),
                 )
     return found
+
+
+def _mtime(path: Any) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def status_counts(docs: list[dict[str, Any]]) -> dict[str, int]:
@@ -74,7 +84,7 @@ def workflow_doc(service: WorkflowService, info: WorkflowInfo) -> dict[str, Any]
     """One workflow as Cloudflare lists it, with instance counts by status (reads every status)."""
     stored = service.store.workflow_times(info.name)
     docs = service.list_instances(info.name) if stored is not None else []
-    created, modified = stored or (time.time(), time.time())
+    created, modified = stored or (info.defined_at, info.defined_at)  # the same at every request
     newest = docs[0].get("created_on") if docs else None
     doc = {
         "id": workflow_id(info.name),
@@ -103,6 +113,8 @@ def version_doc(info: WorkflowInfo, created_on: str) -> dict[str, Any]:
     }
     if info.steps_limit is not None:
         doc["limits"] = {"steps": info.steps_limit}
+    if info.retention:  # config.yaml's default for the instances (SPEC 3.11), in ms as Cloudflare's
+        doc["default_retention"] = {key: round(seconds * 1000) for key, seconds in info.retention.items()}
     if info.concurrency_limit is not None:
         doc["concurrency"] = {"limit": info.concurrency_limit}
     return doc

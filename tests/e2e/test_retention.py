@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cloudflare.types.workflows import VersionListResponse
 
 from tests.helpers import ServerProcess, make_deployment, run_cli, wait_for
 
@@ -317,3 +318,24 @@ def test_two_hosts_on_one_data_directory_remove_each_expired_instance_once(tmp_p
         second.stop()
     for server in (first, second):
         assert "Traceback" not in server.log and "cannot remove" not in server.log, server.log
+
+
+def test_the_version_shows_the_default_and_an_unused_workflow_keeps_its_dates(tmp_path: Path) -> None:
+    root = make_deployment(tmp_path, {"functions/keep.py": WORKER}, CONFIG)
+    with ServerProcess(root, extra_args=("--no-reload",)) as server:
+        (version,) = server.get(f"{API}/kept/versions").json()["result"]
+        parsed = VersionListResponse.model_validate(version)  # the official client's shape
+        assert parsed.default_retention is not None
+        assert (parsed.default_retention.success_retention, parsed.default_retention.error_retention) == (
+            3000,
+            5000,
+        )
+        (plain,) = server.get(f"{API}/flow/versions").json()["result"]
+        assert "default_retention" not in plain
+        first = server.get(f"{API}/kept").json()["result"]
+        again = server.get(f"{API}/kept").json()["result"]
+        assert first["instances"] == again["instances"] and sum(first["instances"].values()) == 0
+        assert (first["created_on"], first["modified_on"]) == (again["created_on"], again["modified_on"])
+        defined = (root / "functions/keep.py").stat().st_mtime
+        shown = dt.datetime.fromisoformat(first["created_on"].replace("Z", "+00:00")).timestamp()
+        assert abs(shown - defined) < 0.002  # the file's time, to the millisecond, not the request's
