@@ -17,9 +17,12 @@ from host.workflows.entries import ReplayState, StepRecord
 from host.workflows.status import InstanceStatus, decide, from_step_key, status_document
 from host.workflows.store import InboxItem, Lease
 
+SLOT_STATUSES = frozenset({InstanceStatus.RUNNING, InstanceStatus.WAITING_FOR_PAUSE})  # SPEC 3.8
+
 
 class Slots(Protocol):
-    """The engine side of an activation: instances waiting in memory do not use a slot."""
+    """The engine side of an activation: only instances `running` or `waitingForPause` (and not
+    waiting in memory) use a slot of their workflow's concurrency limit."""
 
     def waiting(self, workflow: str, instance_id: str, waiting: bool) -> None: ...
 
@@ -63,6 +66,12 @@ class LiveRun:
             self.write(entry)  # with the next line: a status that lasts a moment costs no write
         self.state.apply(entry)
         self.lease.write_status(self.document())
+        self._use_slot()
+
+    def _use_slot(self) -> None:
+        """Tell the slots whether the status now counts against the concurrency limit (SPEC 3.8)."""
+        uses = self.state.status in SLOT_STATUSES
+        self.slots.waiting(self.lease.workflow, self.lease.instance_id, not uses)
 
     async def finish(
         self, status: InstanceStatus, error: dict[str, str] | None = None, output: Any = None
@@ -101,6 +110,8 @@ class LiveRun:
         status = InstanceStatus.ROLLING_BACK if active else InstanceStatus.RUNNING
         if self.state.status is not status:
             await self.set_status(status)
+        else:
+            self._use_slot()  # replayed into a rollback the journal already shows
 
     def write(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         if self.resting:
@@ -180,7 +191,7 @@ class LiveRun:
                     await self._changed.wait()
                 self._changed = anyio.Event()
         finally:
-            self.slots.waiting(self.lease.workflow, self.lease.instance_id, False)
+            self._use_slot()  # waiting still: no slot until the status says running again
         self._new_event = False
         if news or goes_on:
             self.resting = False

@@ -1,9 +1,11 @@
 """Which instances to start, and when: a due heap, a FIFO per workflow for its concurrency limit,
 and a cap on loaded instances. Pure: it takes the time as an argument and does no I/O.
 
-An instance is loaded from take() until finished(). Only loaded instances that are not waiting
-in memory count against their workflow's concurrency limit (SPEC 3.8); one due while its
-workflow is at the limit waits in that workflow's FIFO and is handed out when a slot frees.
+An instance is loaded from take() until finished(). Only the loaded instances that use a slot
+count against their workflow's concurrency limit (SPEC 3.8: those `running` or
+`waitingForPause`; one waiting in memory or `rollingBack` gives its slot up, see waiting()); one
+due while its workflow is at the limit waits in that workflow's FIFO and is handed out when a
+slot frees.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Scheduler:
         self._queued: set[Key] = set()
         self._loaded: set[Key] = set()
         self._counted: dict[str, set[Key]] = {}
+        self._aside: set[Key] = set()  # loaded without a slot, to take its control requests
         self._after: dict[Key, float] = {}  # due again once its current activation finishes
 
     def set_limit(self, workflow: str, limit: int | None) -> None:
@@ -94,20 +97,24 @@ class Scheduler:
         self._queued.discard(key)
         self._fifo[key[0]].remove(key)
         self._loaded.add(key)
+        self._aside.add(key)
         return True
 
     def waiting(self, key: Key, waiting: bool) -> None:
-        """A loaded instance began (True) or ended (False) waiting in memory."""
+        """A loaded instance gave its slot up (True: it waits in memory, or its status is one that
+        does not count, such as rollingBack) or takes it back (False: running again). One loaded
+        aside never takes a slot."""
         counted = self._counted.setdefault(key[0], set())
         if waiting:
             counted.discard(key)
-        elif key in self._loaded:
+        elif key in self._loaded and key not in self._aside:
             counted.add(key)
 
     def finished(self, key: Key, next_due: float | None, requeue: bool = False) -> None:
         """A loaded instance's activation ended; it is due again at `next_due` (None: not until
         something arrives). `requeue`: it goes back to the front of its workflow's FIFO."""
         self._loaded.discard(key)
+        self._aside.discard(key)
         self._counted.get(key[0], set()).discard(key)
         again = self._after.pop(key, None)
         if requeue:

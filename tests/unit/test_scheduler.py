@@ -93,3 +93,16 @@ def test_a_queued_instance_can_be_loaded_aside_for_its_requests_and_keeps_its_pl
     s.finished(C, None, requeue=True)  # still queued: back at the front
     s.finished(A, None)
     assert s.take(1.0) == [C]
+
+
+def test_an_instance_loaded_aside_for_its_requests_never_takes_a_slot() -> None:
+    s = Scheduler(max_loaded=10)
+    s.set_limit("flow", 1)
+    s.schedule(A, 1.0)
+    s.schedule(B, 1.0)
+    assert s.take(1.0) == [A] and s.queued(B)
+    assert s.load_aside(B)
+    s.waiting(B, False)  # a status change seen while it takes its requests: still no slot
+    s.finished(A, None)
+    s.schedule(C, 2.0)
+    assert s.take(2.0) == [C]
