@@ -17,7 +17,9 @@ from host.workflows.jsonenc import compact_strict
 ONE_MIB = 1024 * 1024
 MAX_BATCH = 100
 _ID = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9\-_]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL and C1 controls, and the Unicode line and paragraph separators: each breaks a line
+# (or a terminal) where a name is shown. The ids' pattern is ASCII, so it refuses them too.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _check_pattern(value: object, what: str, max_len: int) -> str:
@@ -49,7 +51,8 @@ def check_event_type(value: object) -> str:
 
 
 def check_step_name(value: object) -> str:
-    """Step names are 1 to 256 characters without control characters."""
+    """Step names are 1 to 256 characters without control characters (C0, DEL, C1, U+2028 and
+    U+2029)."""
     if not isinstance(value, str):
         raise ValueError(f"step name must be a string, got {type(value).__name__}")
     if value.isprintable() and 0 < len(value) <= 256:

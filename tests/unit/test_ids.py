@@ -7,6 +7,7 @@ from host.workflows.ids import (
     check_event_type,
     check_instance_id,
     check_json,
+    check_name,
     check_step_name,
     new_instance_id,
 )
@@ -40,6 +41,31 @@ def test_step_names() -> None:
         check_step_name("a\nb")
     with pytest.raises(ValueError, match="256"):
         check_step_name("s" * 257)
+
+
+# C0, DEL, C1 (NEL U+0085 among them) and the Unicode line and paragraph separators (SPEC 7)
+CONTROLS = ["\x00", "\x1f", "\x7f", "\x80", "\x85", "\x9b", "\x9f", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("char", CONTROLS)
+def test_step_names_refuse_every_control_character(char: str) -> None:
+    with pytest.raises(ValueError, match="control characters"):
+        check_step_name(f"a{char}b")
+
+
+@pytest.mark.parametrize("char", CONTROLS)
+def test_ids_names_and_event_types_refuse_every_control_character(char: str) -> None:
+    with pytest.raises(ValueError, match="instance id"):
+        check_instance_id(f"a{char}b")
+    with pytest.raises(ValueError, match="workflow name"):
+        check_name(f"a{char}b")
+    with pytest.raises(ValueError, match="event type"):
+        check_event_type(f"a{char}b")
+
+
+@pytest.mark.parametrize("good", ["caf\u00e9 \u00a0 \u2014 \u00ff", "\U0001f600 \u200d", "tab-free \u00a1"])
+def test_step_names_keep_printable_unicode_beyond_latin_1_controls(good: str) -> None:
+    assert check_step_name(good) == good
 
 
 def test_json_values_and_the_one_mib_limit() -> None:
