@@ -16,7 +16,8 @@ _REQUEST_FIELDS = ("method", "path", "worker", "status", "ms")
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: {"time", "level", "logger", "event", "message", ...}. `event` is
     "request" (method, path, worker, status, ms, error_id), "instance_status" (workflow,
-    instance_id, status, error), "reload", "error" (with "exception" when there is one) or "log"."""
+    instance_id, status, error), "reload", "serving" (the banner), "error" (with "exception" when
+    there is one) or "log"."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

@@ -4,14 +4,13 @@ Prometheus families from them when scraped."""
 
 from __future__ import annotations
 
-import logging
 import time
 from bisect import bisect_left
 from typing import Any
 
+from host.workflows.statuslog import log_status
 from host.workflows.store import InboxItem, Lease
 
-status_log = logging.getLogger("waypost.instance")  # one line per instance status change
 SLOW = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 LATE = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0)
 
@@ -148,20 +147,9 @@ class ObservedLease:
         elif kind == "sleep":
             until = entry.get("until")
             self._wake_at = float(until) if isinstance(until, int | float) else None
-        elif kind == "status" and status_log.isEnabledFor(logging.INFO):
-            self._log_status(entry)
-
-    def _log_status(self, entry: dict[str, Any]) -> None:
-        status = entry.get("status") or "queued"
-        fields: dict[str, Any] = {
-            "workflow": self._inner.workflow,
-            "instance_id": self._inner.instance_id,
-            "status": status,
-        }
-        if entry.get("error"):
-            fields["error"] = entry["error"]
-        where = f"{fields['workflow']}/{fields['instance_id']}"
-        status_log.info("instance %s %s", where, status, extra={"fields": fields})
+        elif kind == "status":
+            status = entry.get("status") or "queued"
+            log_status(self._inner.workflow, self._inner.instance_id, status, entry.get("error"))
 
 
 def _pending_sleep(entries: list[dict[str, Any]]) -> float | None:

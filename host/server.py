@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import uvicorn
@@ -14,8 +15,9 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def serve(app: Starlette, listen: str, *, log_level: str = "info") -> None:
-    """Serve `app` until a signal; returns after a graceful shutdown."""
+def serve(app: Starlette, listen: str, *, log_level: str = "info", json_log: bool = False) -> None:
+    """Serve `app` until a signal; returns after a graceful shutdown. The banner is a plain line,
+    or with `json_log` a log record (event "serving") like every other line of a JSON log."""
     host, port = split_listen(listen)
     config = uvicorn.Config(
         app,
@@ -29,5 +31,8 @@ def serve(app: Starlette, listen: str, *, log_level: str = "info") -> None:
         timeout_graceful_shutdown=None,  # in-flight requests finish, however long they take
     )
     server = uvicorn.Server(config)
-    print(f"waypost: serving on http://{listen}", file=sys.stderr, flush=True)
+    if json_log:
+        logging.getLogger("waypost").info("serving on http://%s", listen, extra={"event": "serving"})
+    else:
+        print(f"waypost: serving on http://{listen}", file=sys.stderr, flush=True)
     server.run()

@@ -48,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(path, overrides={k: v for k, v in overrides.items() if v})
     extra = scheduled_test_routes() if args.test_scheduled else []
     app = create_app(config, reload=not args.no_reload, strict=args.strict, extra_routes=extra)
-    serve(app, config.host.listen, log_level=args.log_level)
+    serve(app, config.host.listen, log_level=args.log_level, json_log=args.log_format == "json")
     return 0

@@ -109,16 +109,18 @@ def test_json_log_has_requests_status_changes_and_errors(server: ServerProcess) 
     wait_for(lambda: any(e.get("instance_id") == "log-1" and e.get("status") == "waiting" for e in lines()))
     found = lines()
     statuses = [e["status"] for e in found if e["event"] == "instance_status" and e["instance_id"] == "log-1"]
-    assert statuses[:2] == ["running", "waiting"], statuses
+    assert statuses[:3] == ["queued", "running", "waiting"], statuses  # from its creation on
     request = next(e for e in found if e["event"] == "request" and e["path"] == "/jobs")
     assert request["worker"] == "jobs" and request["status"] == 200 and request["method"] == "GET"
     assert isinstance(request["ms"], float)
     error = next(e for e in found if e["event"] == "error")
     assert "functions/broken.py:5" in error["message"]
     assert all({"time", "level", "logger", "event", "message"} <= set(e) for e in found)
-    # no plain-text line apart from the banner
+    # no plain-text line, the banner included
     plain = [line for line in server.log.splitlines() if line and not line.startswith("{")]
-    assert all(line.startswith("waypost: serving on") for line in plain), plain
+    assert plain == [], plain
+    banner = next(e for e in found if e["event"] == "serving")
+    assert banner["message"] == f"serving on {server.url}" and banner["logger"] == "waypost"
 
 
 def test_dashboard_requests_are_logged_but_its_live_polls_are_not(server: ServerProcess) -> None:
