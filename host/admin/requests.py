@@ -9,6 +9,7 @@ from typing import Any
 
 from host.admin.body import NO_BODY
 from host.admin.envelope import ApiError
+from host.workflows.retention import parse_retention
 from host.workflows.status import ACTIONS
 
 MAX_DELETE = 100  # instances per batch delete, as wrangler sends them
@@ -57,6 +58,10 @@ def _check_cloudflare_only(item: Mapping[str, Any], what: str) -> None:
                     "request.invalid",
                     f"{what}instance_retention.{key} must be milliseconds or a duration string",
                 )
+        try:  # the durations, checked here so that the message names the REST field
+            parse_retention(retention, what=f"{what}instance_retention")
+        except ValueError as exc:
+            raise ApiError("request.invalid", str(exc)) from None
     hint = item.get("location_hint")
     if hint is not None and hint not in _LOCATIONS:
         raise ApiError("request.invalid", f"{what}location_hint must be one of {', '.join(_LOCATIONS)}")

@@ -64,9 +64,11 @@ def prepare_batch(items: object) -> list[tuple[str, Any]]:
             prepared.append(prepare_create(item.get("id", item.get("instance_id")), item.get("params")))
         except ValueError as exc:
             raise type(exc)(f"create_batch item {index}: {exc}") from None
-    ids = [iid for iid, _ in prepared]
-    if len(set(ids)) != len(ids):
-        raise ValueError("create_batch: the same instance id appears twice in the batch")
+    seen: set[str] = set()
+    for iid, _ in prepared:
+        if iid in seen:
+            raise ValueError(f"create_batch: instance id {iid!r} appears twice in the batch")
+        seen.add(iid)
     return prepared
 
 

@@ -105,7 +105,7 @@ def test_create_keeps_instance_retention(client: Cloudflare, server: ServerProce
     )
     meta = json.loads((folder(server, "flow", "kept") / "instance.json").read_text())
     assert meta["retention"] == {"success_retention": 3600, "error_retention": 5}
-    with pytest.raises(cloudflare.BadRequestError, match="success_retention"):
+    with pytest.raises(cloudflare.BadRequestError, match=r"instance_retention\.success_retention"):
         create(client, "flow", "bad-retention", {}, instance_retention={"success_retention": "1 parsec"})
     assert not folder(server, "flow", "bad-retention").exists()
 
@@ -130,6 +130,11 @@ def test_batch_create_keeps_each_items_retention(client: Cloudflare, server: Ser
             body=[{"instance_id": "batch-ok"}, {"instance_id": "batch-bad", "instance_retention": {"x": 1}}],
         )
     assert not folder(server, "flow", "batch-ok").exists()  # all or nothing
+    with pytest.raises(cloudflare.BadRequestError, match="'batch-twice' appears twice"):
+        client.workflows.instances.bulk(
+            "flow", account_id=ACCOUNT, body=[{"instance_id": "batch-twice"}, {"instance_id": "batch-twice"}]
+        )
+    assert not folder(server, "flow", "batch-twice").exists()
 
 
 def test_terminate_with_rollback_is_rolling_back_then_terminated(client: Cloudflare, tmp_path: Path) -> None:
