@@ -93,6 +93,37 @@ def test_every_family_is_there_and_counters_move_with_traffic(server: ServerProc
     assert not any("m-1" in str(labels) for _, labels in after)  # never an instance id
 
 
+def test_a_failed_step_and_a_loaded_instance_are_counted(server: ServerProcess) -> None:
+    def status(workflow: str, instance_id: str) -> str:
+        answer = server.get(f"{BASE}/{workflow}/instances/{instance_id}", headers=AUTH)
+        return str(answer.json()["result"]["status"])
+
+    before = samples(server)
+    made = server.post(f"{BASE}/trip/instances", json={"instance_id": "m-trip"}, headers=AUTH)
+    assert made.status_code == 201
+    wait_for(
+        lambda: status("trip", "m-trip") == "complete", 10, what="m-trip complete"
+    )  # pay fails, rolled back
+    assert (
+        value(samples(server), "waypost_steps_failed_total", workflow="trip")
+        - value(before, "waypost_steps_failed_total", workflow="trip")
+        == 1
+    )
+    made = server.post(f"{BASE}/long/instances", json={"instance_id": "m-long"}, headers=AUTH)
+    assert made.status_code == 201
+    wait_for(lambda: status("long", "m-long") == "running", 10, what="m-long running")
+    wait_for(
+        lambda: value(samples(server), "waypost_loaded_instances") >= 1, 10, what="m-long counted as loaded"
+    )
+    stop = server.request(
+        "PATCH", f"{BASE}/long/instances/m-long/status", json={"status": "terminate"}, headers=AUTH
+    )
+    assert stop.status_code == 200
+    wait_for(lambda: status("long", "m-long") == "terminated", 10, what="m-long terminated")
+    # nothing else of this host runs now (every other instance here ends or sleeps on disk)
+    wait_for(lambda: value(samples(server), "waypost_loaded_instances") == 0, 10, what="no instance loaded")
+
+
 def test_json_log_has_requests_status_changes_and_errors(server: ServerProcess) -> None:
     created = server.post(f"{BASE}/steps/instances", json={"instance_id": "log-1"}, headers=AUTH)
     assert created.status_code == 201
