@@ -22,9 +22,18 @@ def when(value: str | float | None) -> str | None:
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
-    else:
-        moment = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return _local(moment) or value
+    return _local(value) or f"{value:g} (epoch seconds)"
+
+
+def _local(moment: dt.datetime | float) -> str | None:
+    """`moment` as local time to the millisecond; None past what datetime can hold (year 9999)."""
+    try:
+        if not isinstance(moment, dt.datetime):
+            moment = dt.datetime.fromtimestamp(moment, tz=dt.UTC)
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def duration(seconds: float | None) -> str | None:

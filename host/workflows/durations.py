@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 _UNITS: dict[str, float] = {
@@ -28,13 +29,13 @@ _UNITS: dict[str, float] = {
 }
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 
-MAX_WAIT_SECONDS = 365 * 86400.0
+MAX_WAIT_SECONDS = 365 * 86400.0  # a sleep, a wait, a step's retry delay and timeout (README limits)
 
 
 def parse_duration(value: object, *, what: str = "duration", number_unit: float = 1.0) -> float:
     """Return `value` in seconds; a bare number is multiplied by `number_unit` (1 = seconds, 0.001 = ms).
 
-    Raises ValueError naming `what` for anything that is not a non-negative duration.
+    Raises ValueError naming `what` for anything that is not a finite, non-negative duration.
     """
     if isinstance(value, bool):
         raise ValueError(f"{what}: expected a number or a string like '5 minutes', got {value!r}")
@@ -60,12 +61,15 @@ def parse_duration(value: object, *, what: str = "duration", number_unit: float 
         raise ValueError(f"{what}: expected a number or a string like '5 minutes', got {value!r}")
     if seconds != seconds or seconds < 0:
         raise ValueError(f"{what}: {value!r} must not be negative")
+    if seconds == math.inf:
+        raise ValueError(f"{what}: {value!r} is not a finite duration")
     return seconds
 
 
-def parse_wait(value: object, *, what: str) -> float:
-    """A sleep or wait timeout in seconds, at most 365 days (the SPEC limit)."""
-    seconds = parse_duration(value, what=what)
+def parse_wait(value: object, *, what: str, number_unit: float = 1.0) -> float:
+    """A sleep, wait timeout, retry delay or step timeout in seconds, at most 365 days (SPEC 3.4's
+    limit for sleeps, kept for the rest so that every wait the engine computes fits a datetime)."""
+    seconds = parse_duration(value, what=what, number_unit=number_unit)
     if seconds > MAX_WAIT_SECONDS:
         raise ValueError(f"{what}: {value!r} is longer than the limit of 365 days")
     return seconds

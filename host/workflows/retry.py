@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from host.workflows.durations import parse_duration
+from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
 from host.workflows.jsonenc import compact
 
 BACKOFFS = ("constant", "linear", "exponential")
 MAX_RETRY_LIMIT = 10_000
+MAX_RETRY_DELAY = MAX_WAIT_SECONDS  # a backoff stops growing at 365 days (README limits)
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,13 @@ class StepConfig:
     sensitive: str | None = None  # "output": the result is shown as "[REDACTED]" outside the journal
 
     def retry_delay(self, retry: int) -> float:
-        """Seconds to wait before retry number `retry` (1-based)."""
+        """Seconds to wait before retry number `retry` (1-based), at most MAX_RETRY_DELAY."""
         if self.backoff == "constant":
             return self.delay
         if self.backoff == "linear":
-            return self.delay * retry
-        return float(self.delay * 2 ** (retry - 1))
+            return min(self.delay * retry, MAX_RETRY_DELAY)
+        # 2.0 ** 1024 raises OverflowError; past 1023 a float product only grows to inf, then capped
+        return min(self.delay * 2.0 ** min(retry - 1, 1023), MAX_RETRY_DELAY)
 
     def as_json(self) -> dict[str, Any]:
         """The config in Cloudflare's shape, delays in milliseconds (a new dict each call)."""
@@ -87,7 +89,7 @@ def resolve_config(config: object) -> StepConfig:
                     f"got {limit!r}"
                 )
         if "delay" in retries:
-            delay = parse_duration(retries["delay"], what="retries.delay", number_unit=0.001)  # 0: at once
+            delay = parse_wait(retries["delay"], what="retries.delay", number_unit=0.001)  # 0: at once
         if "backoff" in retries:
             backoff = retries["backoff"]
             if backoff not in BACKOFFS:
@@ -95,7 +97,7 @@ def resolve_config(config: object) -> StepConfig:
                     f"step config: retries.backoff must be one of {', '.join(BACKOFFS)}, got {backoff!r}"
                 )
     if "timeout" in config:
-        timeout = parse_duration(config["timeout"], what="timeout", number_unit=0.001)
+        timeout = parse_wait(config["timeout"], what="timeout", number_unit=0.001)
         if timeout <= 0:
             raise ValueError(f"step config: timeout must be more than zero, got {config['timeout']!r}")
     return StepConfig(limit=limit, delay=delay, backoff=backoff, timeout=timeout, sensitive=sensitive)
