@@ -3,6 +3,7 @@ decorated form `@step.do(...)` whose call runs the step once, with its dependenc
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 from collections.abc import Awaitable, Callable
@@ -51,15 +52,43 @@ class StepContext(Keys):
 
 
 def rebuild_error(error: dict[str, str]) -> Exception:
-    """The exception run() sees for a step's final error: the built-in type where there is one."""
+    """The exception run() sees for a step's final error: the built-in type where there is one,
+    whose str() is the recorded message (SPEC 3.2)."""
     name, message = error.get("name", "Error"), error.get("message", "")
+    if name == "KeyError":
+        return _key_error(message)
     cls = getattr(builtins, name, None)
     if isinstance(cls, type) and issubclass(cls, Exception) and cls is not Exception:
         try:
-            return cls(message)
+            exc = cls(message)
         except Exception:  # a built-in that wants other arguments
-            pass
+            return StepError(message, name)
+        if str(exc) == message:
+            return exc
     return StepError(message, name)
+
+
+class _KeyErrorText(KeyError):
+    """A KeyError rebuilt from a message that is no key's repr: its str() is that message."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _key_error(message: str) -> KeyError:
+    """A KeyError's str() is its key's repr ("'k'"), so KeyError(message) would quote it twice:
+    the key is read back from the message where it is a literal, as it nearly always is."""
+    if not message:
+        return KeyError()
+    if len(message) <= 1000:
+        try:
+            exc = KeyError(ast.literal_eval(message))
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            pass
+        else:
+            if str(exc) == message:
+                return exc
+    return _KeyErrorText(message)
 
 
 def describe_error(exc: BaseException) -> dict[str, str]:
