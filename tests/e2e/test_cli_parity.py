@@ -160,6 +160,27 @@ def test_restart_from_a_step_name(server: ServerProcess) -> None:
     assert now["flaky"] == before["flaky"] and now["nap"] == before["nap"]
 
 
+def test_restart_from_a_step_named_with_its_count_and_type(server: ServerProcess) -> None:
+    root = server.root
+    trigger(root, "flow", "rs-2", {})
+    wait_status(root, "flow", "rs-2", "complete")
+
+    def starts() -> dict[str, str]:
+        doc = cli_json(root, "workflows", "instances", "describe", "flow", "rs-2")
+        return {s["name"]: s["start"] for s in doc["steps"]} if doc["status"] == "complete" else {}
+
+    before = starts()
+    restart = ["workflows", "instances", "restart", "flow", "rs-2", "--from-step-name", "nap"]
+    wrong = user_error(run_cli([*restart, "--from-step-type", "do"], cwd=root))  # nap is a sleep
+    assert "nap" in wrong
+    assert starts() == before  # refused: nothing changed
+    cli(root, *restart, "--from-step-count", "1", "--from-step-type", "sleep")
+    now = wait_for(
+        lambda: (n := starts()) and n["nap"] != before["nap"] and n, 15, what="rs-2 again from nap"
+    )
+    assert now["flaky"] == before["flaky"] and now["finish"] != before["finish"]
+
+
 def test_terminate_with_rollback_runs_the_undo(server: ServerProcess, tmp_path: Path) -> None:
     root, counts = server.root, tmp_path / "undo-runs"
     trigger(root, "saga", "rb-1", {"count": str(counts)})
