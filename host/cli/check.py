@@ -11,8 +11,10 @@ exit status is 1 when any instance diverges or cannot be read, so a deploy scrip
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -20,10 +22,10 @@ import anyio
 from host.cli.output import print_json, user_errors
 from host.cli.target import add_common
 from host.config import Config, display_path, find_config, load_config
-from host.errors import WaypostError
+from host.errors import ConfigError, WaypostError, WorkerLoadError
 from host.runtime.env import Env, build_envs
 from host.runtime.http import Request, Response
-from host.runtime.registry import Registry
+from host.runtime.loader import load_worker
 from host.store.filestore import FileStore
 from host.workflows.replay import Divergence, ReplayResult, replay
 from host.workflows.statuses import FINAL_VALUES
@@ -107,16 +109,38 @@ def _text(item: Checked) -> str:
 
 
 def _classes(config: Config, names: list[str]) -> dict[str, tuple[type, Env]]:
-    """The workflow class and env of each workflow, from the worker modules as they are now."""
-    registry = Registry()
-    registry.load(config, start=True, strict=True)  # an import error stops the check, naming it
+    """The workflow class and env of each workflow in `names`, from the worker modules as they
+    are now. A worker that defines one of them must load: its import error (file:line) or missing
+    class stops the check. Any other worker that fails to load is a one-line warning on stderr and
+    changes nothing (SPEC 1: an import failure affects only that worker)."""
     envs = build_envs(config, _no_invoke, _NoBindings)
     found: dict[str, tuple[type, Env]] = {}
-    for worker in config.workers:
+    for index, worker in enumerate(config.workers):
+        try:
+            module = _load(config, index)
+        except (WorkerLoadError, ConfigError) as exc:
+            if any(wf.script_name is None and wf.name in names for wf in worker.workflows):
+                raise
+            first = str(exc).splitlines()[0]
+            print(f"waypost: warning: worker {worker.name!r} not loaded: {first}", file=sys.stderr)
+            continue
         for wf in worker.workflows:
             if wf.script_name is None and wf.name in names:
-                found[wf.name] = (getattr(registry.module(worker.name), wf.class_name), envs[worker.name])
+                found[wf.name] = (getattr(module, wf.class_name), envs[worker.name])
     return found
+
+
+def _load(config: Config, index: int) -> ModuleType:
+    """Import worker `index` afresh; ConfigError if a workflow class it defines is missing."""
+    worker = config.workers[index]
+    module = load_worker(worker.name, worker.main).module
+    for j, wf in enumerate(worker.workflows):
+        if wf.script_name is None and not isinstance(getattr(module, wf.class_name, None), type):
+            raise ConfigError(
+                *config.where(index, f"workflows[{j}].class_name"),
+                f"no class {wf.class_name!r} in {worker.main.name}",
+            )
+    return module
 
 
 async def _check(store: FileStore, workflow: str, cls: type, env: Env, everything: bool) -> list[Checked]:
