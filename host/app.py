@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,6 +29,7 @@ from host.schedules.listing import from_config as schedules_from_config
 from host.schedules.records import TickRecords
 from host.schedules.runner import ScheduleRunner
 from host.schedules.runner import running as running_schedules
+from host.storage.kvsweep import KVSweeper
 from host.store.filestore import FileStore
 from host.workflows.activation import WorkflowDef
 from host.workflows.binding import WorkflowBinding
@@ -78,6 +80,11 @@ class Host:
             except (OSError, LookupError, ValueError, WaypostError):
                 continue
         return counts
+
+    def kv_folders(self) -> list[Path]:
+        """The KV namespace folders of the configuration served now (the background sweep's)."""
+        data = self.config.host.data_dir
+        return [kv.folder(data) for worker in self.config.workers for kv in worker.kv_namespaces]
 
     def _retention_default(self, workflow: str) -> dict[str, float] | None:
         """The workflow's `retention` in the configuration served now (SPEC 3.11)."""
@@ -177,7 +184,10 @@ def create_app(
             host.activate(host.config)
             if reload:
                 reloader = Reloader(ChangeFilter(config.functions_dir, config.path), host.reload)
-                stack.enter_context(_run_in_background(host.background, reloader))
+                stack.enter_context(_run_in_background(host.background, reloader.run))
+            # expired KV keys, as often as expired instances (host.sweep_interval)
+            kv_sweeper = KVSweeper(host.kv_folders, every=host.config.host.sweep_interval)
+            stack.enter_context(_run_in_background(host.background, kv_sweeper.run))
             stack.enter_context(running_schedules(host.background, host.schedules))
             stack.enter_context(_warming_listings(host))
             app.state.host = host
@@ -216,15 +226,16 @@ def _warming_listings(host: Host) -> Any:
 
 
 @contextlib.contextmanager
-def _run_in_background(background: BackgroundWork, reloader: Reloader) -> Any:
-    """Run the reloader in the host's task group and cancel it when the lifespan ends."""
+def _run_in_background(background: BackgroundWork, service: Callable[[], Awaitable[None]]) -> Any:
+    """Run `service` (the reloader, the KV sweeper) in the host's task group and cancel it when
+    the lifespan ends."""
     import anyio
 
     scope = anyio.CancelScope()
 
     async def run() -> None:
         with scope:
-            await reloader.run()
+            await service()
 
     background.start_service(run)
     try:

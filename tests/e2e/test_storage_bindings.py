@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
 
-from tests.e2e.storage_deployment import call, ok, refused, storage_deployment
-from tests.helpers import ServerProcess, wait_for
+from tests.e2e.storage_deployment import CONFIG, WORKER, call, ok, refused, storage_deployment
+from tests.helpers import ServerProcess, make_deployment, wait_for
 
 
 def test_kv_through_a_worker(tmp_path: Path) -> None:
@@ -201,3 +202,19 @@ def test_two_hosts_on_one_data_dir_see_each_others_writes(tmp_path: Path) -> Non
                 assert call(host, "kv", "put", key=f"n{n}-{host.port}", value=str(n)).status_code == 200
         names = {k["name"] for k in ok(a, "kv", "list")["keys"]}
         assert all(f"n{n}-{h.port}" in names for n in range(20) for h in (a, b))
+
+
+def test_expired_kv_keys_are_swept_from_an_idle_namespace(tmp_path: Path) -> None:
+    config = "host:\n  sweep_interval: 0.2 seconds\n" + CONFIG
+    root = make_deployment(tmp_path, {"functions/app.py": WORKER}, config)
+    db = root / "data" / "kv" / "main" / "kv.sqlite3"
+
+    def keys() -> set[str]:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return {row[0] for row in conn.execute("SELECT key FROM kv")}
+
+    with ServerProcess(root) as server:
+        ok(server, "kv", "put", key="brief", value="v", options={"expiration_ttl": 1})
+        ok(server, "kv", "put", key="kept", value="v")
+        # no KV call after these: only the host's background sweep can take the row out
+        wait_for(lambda: keys() == {"kept"}, 10, what="the expired row to leave the file")
