@@ -15,7 +15,7 @@ import anyio.to_thread
 from host.runtime.context import BackgroundWork
 from host.schedules.crons import iso
 from host.schedules.fire import Firing
-from host.schedules.ticks import CLAIM_LEAD, Schedule, due, next_wake, skipped_text, start_point
+from host.schedules.ticks import CLAIM_LEAD, Schedule, next_wake, skipped_text, start_point, to_fire
 
 logger = logging.getLogger("waypost")
 
@@ -88,21 +88,19 @@ class ScheduleRunner:
                 now = self.now()
                 for key, s in list(self._schedules.items()):
                     last = self._last.setdefault(key, now)
-                    tick = due(s.cron, last, now + CLAIM_LEAD)
-                    if tick is None:
-                        continue
-                    self._last[key] = tick.tick
-                    if tick.skipped:
-                        logger.warning(
-                            "%s: %s older tick(s) since %s missed, skipped; firing the most recent, %s",
-                            s.describe(),
-                            skipped_text(tick.skipped),
-                            iso(last),
-                            iso(tick.tick),
-                        )
-                    if self.on_tick is not None:
-                        self.on_tick(s.target, tick.skipped)
-                    group.start_soon(self.firing.fire, s, tick, self.sleep_until)
+                    for tick in to_fire(s.cron, last, now):
+                        self._last[key] = tick.tick
+                        if tick.skipped:
+                            logger.warning(
+                                "%s: %s older tick(s) since %s missed, skipped; firing the most recent, %s",
+                                s.describe(),
+                                skipped_text(tick.skipped),
+                                iso(last),
+                                iso(tick.tick),
+                            )
+                        if self.on_tick is not None:
+                            self.on_tick(s.target, tick.skipped)
+                        group.start_soon(self.firing.fire, s, tick, self.sleep_until)
                 wake = next_wake((s.cron, self._last[k]) for k, s in self._schedules.items())
                 delay = math.inf if wake is None else max(wake - CLAIM_LEAD - self.now(), 0.001)
                 with anyio.move_on_after(delay):

@@ -10,8 +10,10 @@ from host.schedules.crons import Cron
 
 SKIP_COUNT_CAP = 10_000  # skipped ticks are counted up to this many (the log says "10000+")
 KEEP_RECORDS = 10  # tick records kept per cron; older ones are pruned
-# A worker tick is claimed (its record made and fsync'd) this long before the tick, so that the
-# handler starts on time rather than one fsync late; a host that dies in between loses that tick.
+# The upcoming tick is taken this long before it: a worker tick is claimed (its record made and
+# fsync'd) so that the handler starts on time rather than one fsync late (a host that dies in
+# between loses that tick); a workflow tick's task waits for the tick to create its instance. The
+# lead never makes a tick that is still ahead count as missed (see `to_fire`).
 CLAIM_LEAD = 0.25
 
 
@@ -50,6 +52,23 @@ def due(cron: Cron, last: float, now: float) -> Due | None:
     if latest is None or latest <= last:
         return None
     return Due(latest, cron.count_between(last, latest, SKIP_COUNT_CAP))
+
+
+def to_fire(cron: Cron, last: float, now: float, lead: float = CLAIM_LEAD) -> list[Due]:
+    """What the firing loop fires at `now` for a cron last handled at `last`, oldest first: the
+    missed tick (the most recent in (last, now], with the count of the older ones skipped), then
+    the upcoming tick when it lies within `lead` ahead, to be claimed now and fired at its time.
+    Missed means at or before `now` only: a tick still ahead is never the catch-up, so a host
+    that starts just before a tick fires the one it missed and then that tick, each once."""
+    fired: list[Due] = []
+    missed = due(cron, last, now)
+    if missed is not None:
+        fired.append(missed)
+        last = missed.tick
+    upcoming = cron.next_after(last)
+    if upcoming <= now + lead:
+        fired.append(Due(upcoming, 0))
+    return fired
 
 
 def start_point(newest_record: float | None, now: float) -> float:

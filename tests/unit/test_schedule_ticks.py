@@ -9,6 +9,7 @@ import pytest
 
 from host.schedules.crons import parse_cron
 from host.schedules.ticks import (
+    CLAIM_LEAD,
     SKIP_COUNT_CAP,
     Due,
     due,
@@ -16,6 +17,7 @@ from host.schedules.ticks import (
     next_wake,
     skipped_text,
     start_point,
+    to_fire,
     to_prune,
 )
 
@@ -120,6 +122,46 @@ def test_start_point_resumes_from_the_newest_record_or_fires_nothing_past() -> N
     assert due(cron, start_point(None, t0 + 35), t0 + 35) is None, "a cron that never fired: no catch-up"
     assert due(cron, start_point(t0, t0 + 35), t0 + 35) == Due(t0 + 30, 2)
     assert start_point(t0 + 100, t0 + 35) == t0 + 35, "a record from the future (clock set back)"
+
+
+def test_the_upcoming_tick_is_taken_a_claim_lead_ahead_in_the_normal_loop() -> None:
+    cron = parse_cron("*/10 * * * * *")
+    t0 = at("2026-12-01 09:00:00")
+    assert to_fire(cron, t0, t0 + 10 - CLAIM_LEAD - 0.01) == [], "not yet within the lead"
+    wake = next_wake([(cron, t0)])
+    assert wake == t0 + 10
+    assert to_fire(cron, t0, wake - CLAIM_LEAD) == [Due(t0 + 10, 0)], "woken a lead ahead: taken, 0 skipped"
+    assert to_fire(cron, t0 + 10, t0 + 10.1) == [], "taken once"
+
+
+def test_a_host_starting_100ms_before_a_tick_after_downtime_fires_the_missed_tick_then_that_one() -> None:
+    # the audit's case: every 3 s, down since 15:48:30, started at 15:52:38.9, 100 ms before the
+    # 15:52:39 tick. The catch-up is 15:52:36 (the most recent at or before now), not 15:52:39.
+    cron = parse_cron("*/3 * * * * *")
+    newest = at("2026-12-01 15:48:30")
+    missed, upcoming = at("2026-12-01 15:52:36"), at("2026-12-01 15:52:39")
+    now = upcoming - 0.1
+    last = start_point(newest, now)
+    fired = to_fire(cron, last, now)
+    older = int((missed - newest) / 3) - 1  # 15:48:33 ... 15:52:33
+    assert older == 81
+    assert fired == [Due(missed, older), Due(upcoming, 0)], "the missed one, then the upcoming one as usual"
+    assert fired[0].tick <= now < fired[1].tick, "the catch-up is past; the upcoming one waits for its time"
+    # the runner's next rounds, with `last` moved to the newest tick taken: nothing twice
+    last = fired[-1].tick
+    assert to_fire(cron, last, now) == [] and to_fire(cron, last, upcoming + 0.05) == []
+    wake = next_wake([(cron, last)])
+    assert wake == upcoming + 3
+    assert to_fire(cron, last, wake - CLAIM_LEAD) == [Due(upcoming + 3, 0)], "the loop goes on as usual"
+
+
+def test_ticks_missed_while_running_fire_the_most_recent_and_leave_the_upcoming_one_alone() -> None:
+    cron = parse_cron("* * * * * *")
+    t0 = at("2026-12-01 09:00:00")
+    # the loop stalled from t0 to t0 + 4.9: t0+1..t0+3 skipped, t0+4 fires now, t0+5 at its time
+    assert to_fire(cron, t0, t0 + 4.9) == [Due(t0 + 4, 3), Due(t0 + 5, 0)]
+    # exactly at a tick: that tick is the missed one (at or before now)
+    assert to_fire(cron, t0, t0 + 4) == [Due(t0 + 4, 3)]
 
 
 def test_next_wake_is_the_earliest_of_all() -> None:
