@@ -1,13 +1,18 @@
 """Schedules through real served hosts (SPEC 2.1, 3.10), with seconds-field crons so that a test
 takes seconds: ticks fire, two hosts on one data directory fire each tick once, a host stopped
-across ticks fires one catch-up, kill -9 after a tick is recorded does not fire it again."""
+across ticks fires one catch-up (a worker tick, or a workflow instance), kill -9 after a tick is
+recorded does not fire it again."""
 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import hashlib
+import json
+import re
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from cloudflare.types.workflows import WorkflowGetResponse
 
@@ -89,6 +94,49 @@ def key(cron: str) -> str:
     return hashlib.sha256(cron.encode()).hexdigest()[:8]
 
 
+def made(root: Path) -> list[int]:
+    """The tick (epoch seconds) of each instance of workflow `ticked`, sorted."""
+    instances = root / "data" / "workflows" / "ticked" / "instances"
+    return sorted(int(p.name.split("-")[1]) for p in instances.iterdir()) if instances.is_dir() else []
+
+
+def recorded(root: Path, kind: str, name: str, cron: str) -> list[int]:
+    """The tick records (epoch seconds) of one cron, sorted."""
+    folder = root / "data" / "schedules" / kind / name / key(cron)
+    return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
+
+
+CATCH_UP = re.compile(
+    r"^(?P<what>.+): (?P<skipped>\d+) older tick\(s\) since (?P<since>\S+) missed, skipped; "
+    r"firing the most recent, (?P<tick>\S+)$"
+)
+
+
+class CatchUp(NamedTuple):
+    """The catch-up log line: what fired, how many older ticks were skipped, the newest record it
+    resumed from, the tick fired, and when the line was written (epoch seconds)."""
+
+    what: str
+    skipped: int
+    since: float
+    tick: int
+    logged: float
+
+
+def catch_up(log: str) -> CatchUp:
+    """The one catch-up line of a `--log-format json` log."""
+    (line,) = [json.loads(text) for text in log.splitlines() if "older tick(s) since" in text]
+    match = CATCH_UP.match(line["message"])
+    assert match, line["message"]
+    return CatchUp(
+        match["what"],
+        int(match["skipped"]),
+        dt.datetime.fromisoformat(match["since"]).timestamp(),
+        int(dt.datetime.fromisoformat(match["tick"]).timestamp()),
+        dt.datetime.fromisoformat(line["time"]).timestamp(),
+    )
+
+
 def test_ticks_fire_the_handler_and_create_workflow_instances(tmp_path: Path) -> None:
     root = deployment(tmp_path, ["* * * * * *"], ["*/2 * * * * *"])
     with ServerProcess(root) as server:
@@ -154,15 +202,49 @@ def test_a_host_stopped_across_ticks_fires_one_catch_up(tmp_path: Path) -> None:
     last = max(ticks(root, "start"))
     # stay down across two ticks: last + 2 s and last + 4 s
     wait_for(lambda: time.time() > last / 1000 + 4.5, 10, what="two ticks to pass")
-    with ServerProcess(root) as again:
-        log = again.wait_for_log("older tick(s) since", 10)
+    with ServerProcess(root, ["--log-format", "json"]) as again:
+        line = catch_up(again.wait_for_log("older tick(s) since", 10))
         wait_for(lambda: [t for t in ticks(root) if t > last], 10, what="the catch-up tick")
     after = sorted(t for t in ticks(root, "start") if t > last)
-    catch_up = after[0]
-    assert catch_up >= last + 4000, "the most recent missed tick, not an older one"
+    first = after[0]
+    assert first >= last + 4000, "the most recent missed tick, not an older one"
     assert last + 2000 not in after, "the older missed tick is skipped"
-    assert after == list(range(catch_up, after[-1] + 1, 2000)), after
-    assert "worker cronw cron '*/2 * * * * *': " in log and "firing the most recent" in log
+    assert after == list(range(first, after[-1] + 1, 2000)), after
+    assert line.what == "worker cronw cron '*/2 * * * * *'" and line.since * 1000 == last
+    assert line.tick * 1000 == first and line.skipped == (first - last) // 2000 - 1
+    assert line.tick <= line.logged, "a tick that was missed, not one still ahead when the host started"
+
+
+def test_a_host_stopped_across_ticks_of_a_workflow_schedule_makes_one_catch_up_instance(
+    tmp_path: Path,
+) -> None:
+    cron = "*/2 * * * * *"
+    root = deployment(tmp_path, [], [cron])
+    server = ServerProcess(root).start()
+    wait_for(lambda: recorded(root, "workflows", "ticked", cron), 10, what="a first scheduled instance")
+    server.stop()
+    last = max(recorded(root, "workflows", "ticked", cron))
+    assert made(root)[-1] == last, "every instance made was recorded before the host stopped"
+    # stay down across two ticks: last + 2 s and last + 4 s
+    wait_for(lambda: time.time() > last + 4.5, 10, what="two ticks to pass")
+    with ServerProcess(root, ["--log-format", "json"]) as again:
+        line = catch_up(again.wait_for_log("older tick(s) since", 10))
+        tick = line.tick
+        iid = f"cron-{tick}-{key(cron)}"
+        wait_for(lambda: tick in made(root), 10, what="the catch-up instance")
+        wait_for(lambda: made(root)[-1] > tick, 10, what="the next tick's instance")
+        runs = wait_for(lambda: [r[0] for r in lines(root, "runs") if r[0] == iid], 10, what="it to run")
+        doc = again.get(f"{API}/ticked/instances/{iid}").json()["result"]
+    assert line.what == f"workflow ticked cron {cron!r}" and line.since == last
+    assert tick >= last + 4, "the most recent missed tick, not an older one"
+    assert tick <= line.logged, "a tick that was missed, not one still ahead when the host started"
+    assert line.skipped == (tick - last) // 2 - 1, "the older missed ticks are counted"
+    after = [t for t in made(root) if t > last]
+    assert after[0] == tick and last + 2 not in after, "one catch-up instance; the older ticks make none"
+    assert after == list(range(tick, after[-1] + 1, 2)), "the following ticks each make one, none lost"
+    assert runs == [iid]
+    assert doc["trigger"] == {"source": "cron"}
+    assert doc["schedule"] == {"cron": cron, "scheduledTime": tick * 1000}
 
 
 def test_kill_9_after_a_tick_is_recorded_does_not_fire_it_again(tmp_path: Path) -> None:
