@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from host.text import duration, error_text
+from host.text import duration, error_text, when
 
 WIDTH = 960
 LABEL = 230  # the step names
@@ -123,7 +123,7 @@ def _bars(step: dict[str, Any], y: int, x: Any, now: float) -> list[str]:
     start, end = step.get("start"), step.get("end")
     shown_end = end if not _open(step) else now
     if kind == "sleep":
-        until = f", until {end:.3f}" if isinstance(end, int | float) else ""
+        until = f", until {when(end)}" if isinstance(end, int | float) else ""
         took = duration(_span(start, shown_end))
         return [
             _bar(x(start), x(shown_end), y, _COLORS["sleep"], f"sleep {name}: {took}{until}", cls="sleep")
