@@ -308,6 +308,14 @@ def list_rows(dash: httpx.Client, query: str = "", workflow: str = "mixed") -> t
     return rows, tree
 
 
+def polled_ids(dash: httpx.Client, tree: Node) -> list[str]:
+    """The ids in the live region a list page polls (dashboard.js swaps it in every 500 ms)."""
+    (live,) = [d.attrs["data-live"] for d in tree.all("div") if "fragment=1" in d.attrs.get("data-live", "")]
+    answer = dash.get(live)
+    assert answer.status_code == 200, answer.text
+    return [cells(tr)[0] for tr in parse(answer.text).all("tr") if "data-id" in tr.attrs]
+
+
 # ---- the workflows page ------------------------------------------------------------------------------
 
 
@@ -358,6 +366,7 @@ def test_instance_list_pages_25_newest_first(dash: httpx.Client, api: httpx.Clie
     with pytest.raises(LookupError):
         tree.by_id("older")
     assert "newer" in tree.all("p", "pager")[0].text
+    assert polled_ids(dash, tree) == ["mix-01", "mix-00"]  # the live region of page 2 stays on it
     third, _ = list_rows(dash, "?page=3")
     assert third == []
 
@@ -369,6 +378,8 @@ def test_instance_list_filters_by_status(dash: httpx.Client, api: httpx.Client, 
         assert len(rows) == count and {row[1] for row in rows} == {status}
         chosen = [o.text for o in tree.all("option") if "selected" in o.attrs]
         assert chosen == [status]  # the form shows the filter in use
+        # the live region the page polls keeps the filter (else it would show every instance)
+        assert polled_ids(dash, tree) == [row[0] for row in rows]
     empty, _ = list_rows(dash, "?status=running")
     assert empty == []
     bad = dash.get(f"{DASH}/workflows/mixed?status=sleeping")
@@ -380,8 +391,9 @@ def test_instance_list_searches_by_id(dash: httpx.Client, mixed: list[str]) -> N
     assert [row[0] for row in rows] == ["mix-13"]
     rows, _ = list_rows(dash, "?q=MIX-2")  # any case; mix-20 .. mix-26, newest first
     assert [row[0] for row in rows] == [f"mix-{n}" for n in range(26, 19, -1)]
-    rows, _ = list_rows(dash, "?q=mix-1&status=errored")  # both at once
+    rows, tree = list_rows(dash, "?q=mix-1&status=errored")  # both at once
     assert [row[0] for row in rows] == [f"mix-{n}" for n in (17, 13)]
+    assert polled_ids(dash, tree) == ["mix-17", "mix-13"]
     rows, tree = list_rows(dash, "?q=nobody")
     assert rows == [] and "No instances match." in tree.by_id("instances").text
 
