@@ -6,8 +6,11 @@ A cache of what the folders say, kept in the store object (rebuilt from them at 
   instances/ folder is listed again only when its mtime changed (an instance was created or
   deleted), or changed less than a second ago (a second create in the same clock tick leaves it);
 - each instance's last status read. A final or paused status is taken from the cache unless the
-  instance is in the due index (a restart or resume signals it there); any other status is read
-  again, from status.json, at each question that needs it.
+  instance is in the due index (a restart or resume signals it there) or is named in the
+  workflow's LEFT_SETTLED log, where a lease appends an instance's id after the status.json that
+  takes it out of a final or paused status (host.store.lease): the cache reads the log from where
+  it stopped, so a resume or restart taken by any process is seen at the next question. Any other
+  status is read again, from status.json, at each question that needs it.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.errors import InstanceUnreadable
+from host.store.fsio import open_file
 
 SETTLED = frozenset({"complete", "errored", "terminated", "paused"})
 RECENT = 1.0  # seconds: a folder changed this recently is listed again (same-tick creates)
+LEFT_SETTLED = "left-settled.log"  # in data/workflows/<workflow>/: an id a line
+LEFT_SETTLED_MAX = 1024 * 1024  # bytes: the lease empties it past this; readers then read all again
 
 
 @dataclass
@@ -31,6 +37,7 @@ class _Listing:
     order: list[str] = field(default_factory=list)  # newest first
     created: dict[str, float] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)  # last status read, by id
+    left_read: int = 0  # bytes of LEFT_SETTLED taken into account
 
 
 class Catalog:
@@ -115,6 +122,32 @@ class Catalog:
         listing.status[instance_id] = status
         return status
 
+    def _forget_left(self, workflow: str, listing: _Listing) -> None:
+        """Drop the cached status of each instance the LEFT_SETTLED log names since the last look
+        (all settled ones when the log was emptied meanwhile)."""
+        path = f"{self.root}/{workflow}/{LEFT_SETTLED}"
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size == listing.left_read:
+            return
+        if size < listing.left_read:  # emptied and perhaps written again: trust nothing settled
+            listing.status = {i: s for i, s in listing.status.items() if s not in SETTLED}
+            listing.left_read = 0
+        try:
+            fd = open_file(path, os.O_RDONLY)
+        except OSError:  # gone meanwhile, or not a plain file: looked at again next time
+            return
+        try:
+            data = os.pread(fd, size - listing.left_read, listing.left_read)
+        finally:
+            os.close(fd)
+        whole = data[: data.rfind(b"\n") + 1]  # a line being appended is read next time
+        for line in whole.split(b"\n")[:-1]:
+            listing.status.pop(line.decode("utf-8", "replace"), None)
+        listing.left_read += len(whole)
+
     def _refresh(self, workflow: str) -> _Listing:
         listing = self._listings.setdefault(workflow, _Listing())
         folder = f"{self.root}/{workflow}/instances"
@@ -123,6 +156,7 @@ class Catalog:
         except FileNotFoundError:
             self._listings[workflow] = _Listing()
             return self._listings[workflow]
+        self._forget_left(workflow, listing)
         if stamp == listing.stamp and time.time() - stamp / 1e9 > RECENT:
             return listing
         names = {n for n in os.listdir(folder) if not n.startswith(".")}
@@ -155,3 +189,15 @@ class Catalog:
                 listing.order = sorted(created_of, key=lambda i: (created_of[i], i), reverse=True)
         listing.stamp = stamp
         return listing
+
+
+def note_left(path: str, line: bytes) -> None:
+    """Append an instance id line to its workflow's LEFT_SETTLED log `path` (the lease's side of
+    it), or start the log again when it is over LEFT_SETTLED_MAX. A cache hint: not flushed."""
+    fd = open_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        if os.fstat(fd).st_size > LEFT_SETTLED_MAX:
+            os.ftruncate(fd, 0)
+        os.write(fd, line)
+    finally:
+        os.close(fd)

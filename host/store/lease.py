@@ -18,6 +18,7 @@ from host.store import fsio, restart
 from host.store.expiry import ExpiryIndex, epoch_of
 from host.store.fileinbox import Inbox
 from host.store.fileindex import DueIndex
+from host.store.filelist import LEFT_SETTLED, SETTLED, note_left
 from host.store.groupsync import GroupSync
 from host.store.writer import Writer
 from host.workflows import jsonenc
@@ -98,6 +99,7 @@ class FileLease:
         self._held: list[bytes] = []  # lines kept to go with the next append (hold)
         self._timer: asyncio.TimerHandle | None = None
         self._expiry: float | None = None  # the expiry entry written by this lease
+        self._status = _last_status(entries)  # the status the journal or this lease last gave
         store.leases += 1
         self._inbox = store.inbox(workflow, instance_id)
 
@@ -166,6 +168,12 @@ class FileLease:
 
     def write_status(self, document: dict[str, Any]) -> None:
         self._store.writer.status(f"{self._folder}/status.json", document)
+        status, was = document.get("status"), self._status
+        self._status = status
+        if was in SETTLED and status not in SETTLED:  # resumed or restarted: listings must look again
+            log_path = f"{os.path.dirname(os.path.dirname(self._folder))}/{LEFT_SETTLED}"
+            line = f"{self.instance_id}\n".encode()
+            self._store.writer.call(lambda: note_left(log_path, line))  # after the status.json write
         expiry = epoch_of(document.get("expires_at"))
         if expiry is not None and expiry != self._expiry:  # final, with a retention (SPEC 3.11)
             self._expiry = expiry
@@ -292,3 +300,10 @@ def read_meta(folder: str, workflow: str, instance_id: str, journal: bytes) -> d
     except OSError:
         pass
     return instance_of(read_lenient(journal)[0]) or {"id": instance_id, "workflow": workflow}
+
+
+def _last_status(entries: list[dict[str, Any]]) -> str | None:
+    for entry in reversed(entries):
+        if entry.get("type") == "status":
+            return str(entry.get("status") or "queued")
+    return None

@@ -527,13 +527,6 @@ def counts_row(dash: httpx.Client, workflow: str) -> dict[str, str]:
     return row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="host/store/filelist.py (Catalog) keeps a settled status (paused, complete, ...) cached "
-    "unless the instance is in the due index; a resume's due entry is gone once the engine takes it, "
-    "so an instance paused, resumed and completed stays counted as paused (and ?status=complete "
-    "leaves it out) until the unfiltered list reads its status.json again",
-)
 def test_counts_follow_a_pause_and_resume(dash: httpx.Client, api: httpx.Client) -> None:
     create(api, "ticker", "paused-once")
     wait_status(api, "ticker", "paused-once", "running")

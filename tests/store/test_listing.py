@@ -75,3 +75,19 @@ async def test_a_settled_status_that_changes_again_is_counted_anew(tmp_path: Pat
     await lease.release(time.time(), set())
     assert store.status_counts("wf") == {"queued": 1}
     await store.aclose()
+
+
+async def test_a_paused_instance_resumed_by_another_process_is_counted_anew(tmp_path: Path) -> None:
+    """No due entry is left to say so (the resume was taken): the workflow's left-settled log does."""
+    store = FileStore(tmp_path, "relaxed")  # the dashboard's host
+    await make(store, "p", time.time() - 10)
+    await finish(store, "p", "paused")
+    assert store.status_counts("wf") == {"paused": 1}
+    other = FileStore(tmp_path, "relaxed")  # the host that took the resume
+    await finish(other, "p", "running")
+    await other.aclose()  # its writer has written status.json, then the log
+    assert (tmp_path / "workflows" / "wf" / "left-settled.log").read_text() == "p\n"
+    assert store.status_counts("wf") == {"running": 1}
+    docs, _ = store.listing("wf", "running", "", 0, 10)
+    assert [d["id"] for d in docs] == ["p"]
+    await store.aclose()
