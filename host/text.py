@@ -41,11 +41,11 @@ def duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     seconds = max(0.0, seconds)
-    if seconds < 1:
+    if round(seconds * 1000) < 1000:  # the unit chosen after rounding: 0.9996 s is "1.0 s"
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs} s"
     hours, minutes = divmod(minutes, 60)
