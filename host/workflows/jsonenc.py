@@ -22,9 +22,74 @@ def compact(value: Any) -> str:
 
 
 def compact_strict(value: Any, dates: bool = False) -> str:
-    """compact() for values users hand us: NaN and Infinity are refused (ValueError); `dates`:
-    datetime and date values become {"$datetime": iso} and {"$date": iso}."""
-    return (_strict_dates if dates else _strict)(value)
+    """compact() for values users hand us: NaN and Infinity are refused (ValueError), and so is a
+    dict key that is not a str (check_keys). `dates`, for a step's result: datetime and date values
+    become {"$datetime": iso} and {"$date": iso}, and the keys are left to the caller, which has
+    the value read back to compare with (step.py: check_keys(result, back), at C speed)."""
+    text = (_strict_dates if dates else _strict)(value)
+    if not dates:
+        check_keys(value)
+    return text
+
+
+def check_keys(value: Any, back: Any = None, what: str = "") -> None:
+    """ValueError naming a dict key in `value` that is not a str: json writes 1 as "1", and run()
+    would get "1" back on replay. `back`, if the caller has it: the value as JSON gives it back;
+    equal to `value` means every key is a str, found by == in C rather than by a walk. `what`
+    names the value in the message ("... must be JSON-serialisable: ...")."""
+    if type(value) in _LEAVES or (back is not None and back == value) or _str_keys(value):
+        return
+    problem = _bad_key(value, ())
+    raise ValueError(f"{what} must be JSON-serialisable: {problem}") if what else problem
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+_STR = frozenset({str})
+_CONTAINERS = (dict, list, tuple)
+_SHORT = 8  # a longer container's types are collected at C speed (set(map(type, ...))) first
+
+
+def _str_keys(node: Any) -> bool:
+    """True if no dict in `node` (a dict, list or tuple that json encoded) has a key that is not a
+    str. On every step result, so cheap: plain loops (a generator costs more than a small dict),
+    leaves skipped by type, no path kept (_bad_key finds it). The recursion is as deep as the
+    nesting json.dumps allowed a moment ago."""
+    if isinstance(node, dict):
+        if len(node) > _SHORT:
+            odd = not set(map(type, node)) <= _STR
+        else:
+            odd = False
+            for key in node:
+                if type(key) is not str:
+                    odd = True
+                    break
+        if odd and not all(isinstance(key, str) for key in node):  # a str subclass is written as a str
+            return False
+        values: Any = node.values()
+    else:
+        values = node
+    if len(values) > _SHORT and set(map(type, values)) <= _LEAVES:
+        return True
+    for value in values:
+        if type(value) not in _LEAVES and isinstance(value, _CONTAINERS) and not _str_keys(value):
+            return False
+    return True
+
+
+def _bad_key(node: Any, path: tuple[Any, ...]) -> ValueError:
+    """The ValueError for the first dict key under `node` that is not a str, naming its path."""
+    children: Any = node.items() if isinstance(node, dict) else enumerate(node)
+    if isinstance(node, dict):
+        for key in node:
+            if not isinstance(key, str):  # a str subclass is written as a str: fine
+                where = "".join(f"[{step!r}]" for step in path) or "it"
+                return ValueError(
+                    f"{where} has the key {key!r} ({type(key).__name__}); JSON object keys are strings"
+                )
+    for step, child in children:
+        if isinstance(child, _CONTAINERS) and not _str_keys(child):
+            return _bad_key(child, (*path, step))
+    raise AssertionError("_bad_key called on a value whose keys are all str")
 
 
 def _tag(value: Any) -> Any:

@@ -20,7 +20,7 @@ from host.errors import EngineSignal, NondeterminismError, NonRetryableError, Wa
 from host.workflows.durations import MAX_WAIT_SECONDS, parse_wait
 from host.workflows.entries import DO_ATTEMPTS, AttemptKinds, StepKey, StepRecord
 from host.workflows.ids import check_event_type, check_step_name, encode_json
-from host.workflows.jsonenc import untag
+from host.workflows.jsonenc import check_keys, untag
 from host.workflows.modifiers import Modifiers
 from host.workflows.retry import StepConfig, resolve_config
 from host.workflows.rollback import Rollbacks, Saga, Undo
@@ -199,8 +199,14 @@ class WorkflowStep(Rollbacks):
                     False,
                     None,
                 )
+            what = f"result of {kinds.what} {key[0]!r}"
             try:
-                text = encode_json(result, f"result of {kinds.what} {key[0]!r}", dates=True)
+                text = encode_json(result, what, dates=True)
+                # the result as JSON gives it back (a tuple becomes a list); a plain scalar already is
+                value = result if type(result) in _JSON_SCALARS else json.loads(text)
+                back = untag(value)
+                if back is not result:  # a container: a key 1 would come back "1", refused
+                    check_keys(result, back, what)
             except ValueError as exc:
                 return {"name": "NonRetryableError", "message": str(exc)}, True, None
         except EngineSignal:
@@ -211,9 +217,7 @@ class WorkflowStep(Rollbacks):
             return describe_error(exc), False, None
         finally:
             host.steps_in_flight -= 1
-        # the result as JSON gives it back (a tuple becomes a list); a plain scalar already is
-        value = result if type(result) in _JSON_SCALARS else json.loads(text)
-        result = untag(value)
+        result = back
         await host.record(
             {"type": kinds.done, "name": key[0], "count": key[1], "result": value}, {"result": text}
         )
