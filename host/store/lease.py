@@ -99,7 +99,10 @@ class FileLease:
         self._held: list[bytes] = []  # lines kept to go with the next append (hold)
         self._timer: asyncio.TimerHandle | None = None
         self._expiry: float | None = None  # the expiry entry written by this lease
-        self._status = _last_status(entries)  # the status the journal or this lease last gave
+        # the status the journal or this lease last gave (write_status: did it leave a settled one?)
+        self._status = next(
+            (e.get("status") or "queued" for e in reversed(entries) if e.get("type") == "status"), None
+        )
         store.leases += 1
         self._inbox = store.inbox(workflow, instance_id)
 
@@ -300,10 +303,3 @@ def read_meta(folder: str, workflow: str, instance_id: str, journal: bytes) -> d
     except OSError:
         pass
     return instance_of(read_lenient(journal)[0]) or {"id": instance_id, "workflow": workflow}
-
-
-def _last_status(entries: list[dict[str, Any]]) -> str | None:
-    for entry in reversed(entries):
-        if entry.get("type") == "status":
-            return str(entry.get("status") or "queued")
-    return None
