@@ -39,6 +39,7 @@ from host.workflows.journal import (
     read_lenient,
 )
 from host.workflows.status import status_document
+from host.workflows.statuslog import log_status
 
 log = logging.getLogger("waypost.workflows")
 STALE_CREATE = 60.0  # seconds after which a temporary create folder is an interrupted create
@@ -92,6 +93,9 @@ class FileStore:
         # on the event loop: a thread per create (200 at once in figure 1) cost three times as
         # much (A/B in the commit)
         folder = self._create_files(meta, status)
+        # the journal's first status line is this store's: its log line too, before any await
+        # lets the engine run the instance and log its next status
+        log_status(meta["workflow"], meta["id"], str(status.get("status")))
         if self.durable:
             parent = Path(folder).parent
             await self.sync.sync_paths(Path(folder), parent, self.index(meta["workflow"]).path)

@@ -32,7 +32,6 @@ from host.workflows.status import (
     iso,
     status_document,
 )
-from host.workflows.statuslog import log_status
 from host.workflows.store import InstanceStore
 
 if TYPE_CHECKING:
@@ -138,7 +137,6 @@ class WorkflowService:
             meta["schedule"] = schedule
         status = status_document(meta, ReplayState(), now)
         await self.store.create(meta, status)
-        log_status(workflow, instance_id, status["status"])  # the first change: created, queued
         self._poke(workflow, instance_id)
         return status
 

@@ -1,5 +1,7 @@
 """The log line of an instance status change (logger `waypost.instance`; `serve --log-format json`
-turns it into an `instance_status` event, SPEC 8). The text log leaves it out (host.log)."""
+turns it into an `instance_status` event, SPEC 8). The text log leaves it out (host.log). The
+store writes it for the queued status a create makes (host.store.filestore), the metrics lease
+for every later one (host.metrics_lease)."""
 
 from __future__ import annotations
 
