@@ -3,9 +3,12 @@ a long one to pause, and a worker that fails to load."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.helpers import make_deployment
+import httpx
+
+from tests.helpers import ServerProcess, make_deployment
 
 TOKEN = "dash-token"
 
@@ -103,3 +106,11 @@ workers:
 
 def dashboard_deployment(tmp_path: Path) -> Path:
     return make_deployment(tmp_path, {"functions/jobs.py": WORKER, "functions/broken.py": BROKEN}, CONFIG)
+
+
+def api_client(server: ServerProcess, base: str, token: str = TOKEN) -> Iterator[httpx.Client]:
+    """An admin API client at `base` with the token (the body of the tests' `api` fixtures)."""
+    with httpx.Client(
+        base_url=server.url + base, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as c:
+        yield c

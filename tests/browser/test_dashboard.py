@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.browser.dashboard_deployment import TOKEN, dashboard_deployment
+from tests.browser.dashboard_deployment import TOKEN, api_client, dashboard_deployment
 from tests.helpers import ServerProcess, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BASE = "/client/v4/accounts/local/workflows"
+# one browser session, signed in by the first test and looked at by the last: the module runs on
+# one pytest-xdist worker, in order (addopts has --dist loadfile)
 
 try:
     from playwright.sync_api import Browser, Page, Route, sync_playwright
@@ -45,9 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def api(server: ServerProcess) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.Client(base_url=server.url + BASE, headers=headers, timeout=10) as client:
-        yield client
+    yield from api_client(server, BASE)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from host.text import duration, when
+from tests.browser.dashboard_deployment import api_client
 from tests.helpers import ServerProcess, make_deployment, wait_for
 
 TOKEN = "pages-token"
@@ -216,9 +217,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def api(server: ServerProcess) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.Client(base_url=server.url + API, headers=headers, timeout=10) as client:
-        yield client
+    yield from api_client(server, API, TOKEN)
 
 
 @pytest.fixture(scope="module")
