@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -104,6 +105,18 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def cli_ok(root: Path, *args: str) -> str:
+    """`python -m host ARGS` in `root`, which must succeed; its stdout."""
+    done = run_cli(args, cwd=root)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def cli_ok_json(root: Path, *args: str) -> Any:
+    """cli_ok with `--json`, parsed."""
+    return json.loads(cli_ok(root, *args, "--json"))
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -93,8 +93,7 @@ class FileStore:
         # on the event loop: a thread per create (200 at once in figure 1) cost three times as
         # much (A/B in the commit)
         folder = self._create_files(meta, status)
-        # the journal's first status line is this store's: its log line too, before any await
-        # lets the engine run the instance and log its next status
+        # the first status is this store's to log: before an await lets the engine run it
         log_status(meta["workflow"], meta["id"], str(status.get("status")))
         if self.durable:
             parent = Path(folder).parent

@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.e2e.admin_deployment import admin_deployment
 from tests.helpers import ServerProcess, run_cli, wait_for
-
-
-def cli(root: Path, *args: str) -> str:
-    done = run_cli(args, cwd=root)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def cli_json(root: Path, *args: str) -> Any:
-    return json.loads(cli(root, *args, "--json"))
+from tests.helpers import cli_ok as cli
+from tests.helpers import cli_ok_json as cli_json
 
 
 def status(root: Path, instance_id: str, workflow: str = "flow") -> str:

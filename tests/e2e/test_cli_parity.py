@@ -14,6 +14,8 @@ import pytest
 
 from tests.e2e.lifecycle_deployment import lifecycle_deployment
 from tests.helpers import ServerProcess, run_cli, wait_for
+from tests.helpers import cli_ok as cli
+from tests.helpers import cli_ok_json as cli_json
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +23,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = lifecycle_deployment(tmp_path_factory.mktemp("parity"))
     with ServerProcess(root, extra_args=("--no-reload",)) as proc:
         yield proc
-
-
-def cli(root: Path, *args: str) -> str:
-    done = run_cli(args, cwd=root)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def cli_json(root: Path, *args: str) -> Any:
-    return json.loads(cli(root, *args, "--json"))
 
 
 def user_error(done: subprocess.CompletedProcess[str]) -> str:
