@@ -138,6 +138,8 @@ def test_json_log_has_requests_status_changes_and_errors(server: ServerProcess) 
         return out
 
     wait_for(lambda: any(e.get("instance_id") == "log-1" and e.get("status") == "waiting" for e in lines()))
+    # a request's line is written after its answer is sent
+    wait_for(lambda: any(e.get("event") == "request" and e.get("path") == "/jobs" for e in lines()))
     found = lines()
     statuses = [e["status"] for e in found if e["event"] == "instance_status" and e["instance_id"] == "log-1"]
     assert statuses[:3] == ["queued", "running", "waiting"], statuses  # from its creation on

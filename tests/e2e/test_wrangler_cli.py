@@ -136,7 +136,7 @@ def step_start(doc: dict[str, Any], name: str) -> str | None:
 def test_list_finds_the_account_through_accounts_and_memberships(server: ServerProcess) -> None:
     listed = wrangler(server, "workflows", "list", account=False)
     assert "flow" in listed.stdout and "broken" in listed.stdout, listed.stdout
-    assert "GET /client/v4/memberships worker=(admin) status=200" in server.log
+    server.wait_for_log("GET /client/v4/memberships worker=(admin) status=200")  # logged after the answer
 
 
 def test_describe_shows_the_workflow(server: ServerProcess) -> None:
