@@ -55,6 +55,15 @@ class Flows:
             what=f"{instance_id} to be {'/'.join(statuses)}",
         )
 
+    def on_disk(self, instance_id: str, status: str, workflow: str = "script") -> dict[str, Any]:
+        """status.json once it says `status`: the API answers from a document still queued for the
+        store's writer thread, so the file can be a moment behind it."""
+        path = self.instance_dir(instance_id, workflow) / "status.json"
+        return wait_for(
+            lambda: d if (d := json.loads(path.read_text()))["status"] == status else None,
+            what=f"{path} to say {status}",
+        )
+
     def action(self, instance_id: str, action: str, binding: str = "SCRIPT") -> Any:
         return self.call("POST", f"{binding}/{instance_id}/{action}")
 

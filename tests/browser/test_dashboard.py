@@ -25,7 +25,7 @@ BASE = "/client/v4/accounts/local/workflows"
 # one pytest-xdist worker, in order (addopts has --dist loadfile)
 
 try:
-    from playwright.sync_api import Browser, Page, Route, sync_playwright
+    from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 except ImportError:  # pragma: no cover - the test extras install it
     sync_playwright = None  # type: ignore[assignment]
 
@@ -110,7 +110,7 @@ def test_sign_in_sets_an_httponly_strict_cookie(page: Page, server: ServerProces
     assert "/__waypost/login" in page.url
     page.fill("input[name=token]", "wrong-token")
     page.click("button[type=submit]")
-    assert page.locator("#login-failed").is_visible()
+    expect(page.locator("#login-failed")).to_be_visible()  # retries until the answer is shown
     page.fill("input[name=token]", TOKEN)
     page.click("button[type=submit]")
     page.wait_for_url("**/__waypost/")
@@ -131,8 +131,9 @@ def test_find_an_instance_and_read_its_timeline(page: Page, api: httpx.Client) -
     page.goto("/__waypost/workflows/steps")
     page.fill("input[name=q]", "find-me")
     page.click("form.filter button")
+    page.wait_for_url("**q=find-me*")
     rows = page.locator("#instances tbody tr[data-id]")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)
     rows.first.locator("a").click()
     page.wait_for_url("**/instances/find-me-1")
     assert json.loads(page.locator("#instance-params").inner_text()) == {"n": 7}
@@ -202,6 +203,9 @@ def test_restart_from_a_step(page: Page, api: httpx.Client, server: ServerProces
     assert api.post("/steps/instances/restart-me/events/approval", json={"ok": 1}).status_code == 200
     wait_status(api, "steps", "restart-me", "complete")
     page.goto("/__waypost/workflows/steps/instances/restart-me")
+    ended = page.locator("dl.facts dd").nth(3)  # Status, Created, Started, Ended
+    first_end = ended.inner_text()
+    assert first_end
     page.select_option("#from-step", label="flaky (step)")
     page.click("#restart")
     flash = page.locator("#flash")
@@ -209,7 +213,10 @@ def test_restart_from_a_step(page: Page, api: httpx.Client, server: ServerProces
     assert "restart from step 'flaky' requested" in flash.inner_text(), flash.inner_text()
     folder = server.root / "data" / "workflows" / "steps" / "instances" / "restart-me"
     wait_for(lambda: list(folder.glob("journal.*.restarted.jsonl")), 10, what="the restarted journal")
-    page.locator("#instance-status", has_text="complete").wait_for(timeout=15_000)
+    # only the new run ends at another moment; the page shows it without a reload
+    expect(ended).not_to_have_text(first_end, timeout=15_000)
+    expect(page.locator("#instance-status")).to_have_text("complete", timeout=15_000)
+    assert ended.inner_text()
 
 
 def test_trigger_with_json_params(page: Page, server: ServerProcess) -> None:

@@ -212,7 +212,7 @@ def test_handlers_may_take_fewer_parameters(server: ServerProcess) -> None:
 def test_ctx_wait_until_runs_after_the_response(server: ServerProcess) -> None:
     r = server.get("/later/job-1")
     assert (r.status_code, r.text) == (202, "accepted")
-    assert wait_for(lambda: server.get("/later/done").json() == ["/later/job-1"], 5)
+    assert wait_for(lambda: server.get("/later/done").json() == ["/later/job-1"], 15)
 
 
 def test_response_redirect(server: ServerProcess) -> None:

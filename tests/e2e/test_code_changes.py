@@ -25,7 +25,7 @@ class Flip(WorkflowEntrypoint):
     async def run(self, event, step):
         try:
             if event.payload["kind"] == "sleep-first":
-                await step.sleep("a", 1.0)
+                await step.sleep("a", 4.0)
             else:
                 await step.do("a", lambda: "did a")
         except Exception:
@@ -56,12 +56,12 @@ def test_sleeping_instances_replay_on_the_new_code(tmp_path: Path) -> None:
             root, {"functions/flip.py": VERSION.format(rest='return await step.do("b", lambda: "v2")')}
         )
         server.wait_for_log("reloaded")
-        done = wait_for(lambda: (s := status(server, "sleep-first"))["status"] == "complete" and s, 10)
+        done = wait_for(lambda: (s := status(server, "sleep-first"))["status"] == "complete" and s, 15)
         assert done["output"] == "v2"
 
 
 def test_a_change_that_contradicts_the_journal_errors_the_instance(tmp_path: Path) -> None:
-    files = {"functions/flip.py": VERSION.format(rest='await step.sleep("nap", 1.0)')}
+    files = {"functions/flip.py": VERSION.format(rest='await step.sleep("nap", 4.0)')}
     root = make_deployment(tmp_path, files, CONFIG)
     with ServerProcess(root) as server:
         assert server.get("/flip?kind=do-first").status_code == 200
@@ -76,6 +76,6 @@ def test_a_change_that_contradicts_the_journal_errors_the_instance(tmp_path: Pat
             },
         )
         server.wait_for_log("reloaded")
-        errored = wait_for(lambda: (s := status(server, "do-first"))["status"] == "errored" and s, 10)
+        errored = wait_for(lambda: (s := status(server, "do-first"))["status"] == "errored" and s, 15)
         assert errored["error"]["name"] == "NondeterminismError"  # type: ignore[index]
         assert "was a do step" in errored["error"]["message"]  # type: ignore[index]

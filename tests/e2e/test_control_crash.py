@@ -265,14 +265,14 @@ def test_a_restart_from_a_step_cut_short_puts_no_event_back_twice(crashed: Crash
     assert sum(e["type"] == "event" for e in journal) == 1
     assert any(e.get("from_step", {}).get("name") == "hold" for e in journal)
     assert len(crashed.copies("from-step")) == 1  # the copy made before the kill, not another
-    wait_for(lambda: crashed.inbox("from-step") == [], 5, what="the put-back event to be taken")
+    wait_for(lambda: crashed.inbox("from-step") == [], 15, what="the put-back event to be taken")
 
 
 def test_a_restart_whose_request_was_still_in_the_inbox_runs_once(crashed: Crashed) -> None:
     crashed.restarted_and_complete("twice")
     assert crashed.log("twice") == ["first", "second", "first", "second"]
     assert len(crashed.copies("twice")) == 1
-    wait_for(lambda: crashed.inbox("twice") == [], 5, what="the restart request to be dropped")
+    wait_for(lambda: crashed.inbox("twice") == [], 15, what="the restart request to be dropped")
     assert crashed.journal("twice")[0]["status"] == "queued"
 
 

@@ -527,7 +527,7 @@ def counts_row(dash: httpx.Client, workflow: str) -> dict[str, str]:
 
 
 def test_counts_follow_a_pause_and_resume(dash: httpx.Client, api: httpx.Client) -> None:
-    create(api, "ticker", "paused-once")
+    create(api, "ticker", "paused-once", {"ticks": 120})  # about 6 s of steps, time to pause it
     wait_status(api, "ticker", "paused-once", "running")
     assert control(dash, "ticker", "paused-once", action="pause") == "pause requested for paused-once"
     wait_status(api, "ticker", "paused-once", "paused")

@@ -84,7 +84,7 @@ def damaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Damaged]:
         for iid in WAITING:
             assert admin.create(iid, waits_for()).status_code == 201
         for iid in SLEEPING:
-            assert admin.create(iid, sleeps(1.0)).status_code == 201
+            assert admin.create(iid, sleeps(3.0)).status_code == 201  # not awake before the host stops
         for iid in WAITING + SLEEPING:
             admin.wait_status(iid, "waiting")
     assert all(runs(marks, iid, "a") == 1 for iid in WAITING + SLEEPING)

@@ -41,13 +41,13 @@ def test_a_broken_reload_shows_in_the_admin_api_until_fixed(tmp_path: Path) -> N
     with ServerProcess(root) as server:
         assert messages(server) == []
         write_files(root, {"functions/jobs.py": GOOD + "\ndef broken(:\n"})
-        found = wait_for(lambda: messages(server), 5, what="the load error in the envelope")
+        found = wait_for(lambda: messages(server), 15, what="the load error in the envelope")
         assert "jobs.py:12" in str(found[0]["message"]) and "worker 'jobs' failed to load" in str(
             found[0]["message"]
         )
         assert server.get("/jobs").text == "jobs v1"  # the last good version still serves
         write_files(root, {"functions/jobs.py": GOOD.replace("v1", "v2")})
-        wait_for(lambda: server.get("/jobs").text == "jobs v2", 5)
+        wait_for(lambda: server.get("/jobs").text == "jobs v2", 15)
         assert messages(server) == []
 
 
@@ -77,7 +77,7 @@ def test_a_worker_broken_at_start_up_serves_503_and_keeps_its_instances(tmp_path
     root = make_deployment(tmp_path, {"functions/jobs.py": WAITER}, config)
     with ServerProcess(root) as server:
         assert server.post("/jobs/create").json() == {"id": "job-1"}
-        wait_for(lambda: server.get("/jobs/status").json()["status"] == "waiting", 5)
+        wait_for(lambda: server.get("/jobs/status").json()["status"] == "waiting", 15)
     write_files(root, {"functions/jobs.py": WAITER + "\nraise RuntimeError('half-saved edit')\n"})
     with ServerProcess(root) as server:  # the restart that used to fail
         r = server.get("/jobs/status")
@@ -91,8 +91,8 @@ def test_a_worker_broken_at_start_up_serves_503_and_keeps_its_instances(tmp_path
         assert kept.status_code == 200 and kept.json()["result"]["status"] == "waiting"
         write_files(root, {"functions/jobs.py": WAITER})
         # the instance waited out the broken start-up untouched, and goes on on the fixed code
-        wait_for(lambda: server.get("/jobs/status").json()["status"] == "waiting", 5)
+        wait_for(lambda: server.get("/jobs/status").json()["status"] == "waiting", 15)
         assert messages(server) == []
         server.post("/jobs/go")
-        wait_for(lambda: server.get("/jobs/status").json()["status"] == "complete", 5)
+        wait_for(lambda: server.get("/jobs/status").json()["status"] == "complete", 15)
         assert server.get("/jobs/status").json()["output"] == {"went": "now"}

@@ -106,7 +106,7 @@ def status_json(server: ServerProcess, instance_id: str, workflow: str = "flow")
 
 def expiry_of(server: ServerProcess, instance_id: str, workflow: str = "flow") -> float:
     """expires_at of a final instance's status.json (epoch seconds)."""
-    text = wait_for(lambda: status_json(server, instance_id, workflow).get("expires_at"), 5.0, what="expiry")
+    text = wait_for(lambda: status_json(server, instance_id, workflow).get("expires_at"), 15.0, what="expiry")
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 

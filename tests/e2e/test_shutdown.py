@@ -30,7 +30,7 @@ FILES = {
             Path(name).write_text("done")
 
         async def fetch(request, env, ctx):
-            ctx.wait_until(write_after(0.6, "later.done"))
+            ctx.wait_until(write_after(3.0, "later.done"))
             return "responded"
     """,
 }

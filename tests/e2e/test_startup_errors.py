@@ -80,7 +80,7 @@ def test_a_broken_drop_in_is_served_once_fixed(tmp_path: Path) -> None:
     with ServerProcess(root) as server:
         assert server.get("/bad").status_code == 503
         write_files(root, {"functions/bad.py": "async def fetch(request, env):\n    return 'fixed'\n"})
-        wait_for(lambda: server.get("/bad").text == "fixed", 5, what="the fixed worker to serve")
+        wait_for(lambda: server.get("/bad").text == "fixed", 15, what="the fixed worker to serve")
         assert server.get("/good").text == "still here"
 
 

@@ -34,9 +34,9 @@ def test_kv_through_a_worker(tmp_path: Path) -> None:
         ok(s, "kv", "delete", key="greeting")
         assert ok(s, "kv", "get", key="greeting")["value"] is None
 
-        ok(s, "kv", "put", key="short", value="lived", options={"expirationTtl": 1})
+        ok(s, "kv", "put", key="short", value="lived", options={"expirationTtl": 3})
         assert ok(s, "kv", "get", key="short")["value"] == "lived"
-        wait_for(lambda: ok(s, "kv", "get", key="short")["value"] is None, 5, what="the key to expire")
+        wait_for(lambda: ok(s, "kv", "get", key="short")["value"] is None, 15, what="the key to expire")
         assert "short" not in [k["name"] for k in ok(s, "kv", "list")["keys"]]
 
     db = sqlite3.connect(root / "data/kv/main/kv.sqlite3")  # ordinary tools read it

@@ -164,6 +164,7 @@ async def test_bad_selectors_and_mocks_are_clear_errors(waypost):
         await inst.wait_for_status("done")
     from host.testing import WaitFailed
 
+    await inst.wait_for_status("waiting")  # at its sleep, so the message below names it
     with pytest.raises(WaitFailed, match="still waiting .for sleep 'let it settle'. after 0.2 s, not comp"):
         await inst.output(timeout=0.2)
 

@@ -147,7 +147,11 @@ def test_describe_shows_the_workflow(server: ServerProcess) -> None:
 
 def test_trigger_then_an_event_without_payload_then_delete(server: ServerProcess, api: httpx.Client) -> None:
     wrangler(server, "workflows", "trigger", "flow", '{"wait": "go"}', "--id", "w-event")
-    wait_status(api, "w-event", "waiting")
+    wait_for(  # past its short nap, which is "waiting" too
+        lambda: any(s["type"] == "waitForEvent" for s in instance(api, "w-event")["steps"]),
+        15,
+        what="w-event at its event wait",
+    )
     listed = json_of(wrangler(server, "workflows", "instances", "list", "flow", "--json"))
     assert "w-event" in [i["id"] for i in listed]
     # `latest` is found through GET .../instances/ (with the trailing slash)
