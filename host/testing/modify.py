@@ -82,7 +82,7 @@ class Modifier:
     async def hibernate_every_wait(self) -> None:
         """Unload the instance at every wait (sleep, retry delay, event wait not answered at once,
         also those the other modifiers end at once) and replay run() from the start when it goes
-        on: proves the workflow survives hibernation (hibernate_after 0 for this workflow)."""
+        on: proves the workflow survives hibernation."""
         self._mods.hibernate_every_wait = True
 
 

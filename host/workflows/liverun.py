@@ -143,18 +143,19 @@ class LiveRun:
         except OSError as exc:
             raise StoreUnavailable(exc) from None
 
-    async def wait_until(self, when: float, reason: str) -> None:
+    async def wait_until(self, when: float, reason: str, new: bool = False) -> None:
         remaining = when - time.time()
-        if remaining <= 0:
-            return
-        if remaining > self.hibernate_after:
+        # below zero (hibernate_every_wait), a new wait unloads even if it is due already
+        if remaining > max(self.hibernate_after, 0.0) or (new and self.hibernate_after < 0):
             self.suspended_for = reason
             raise Suspend(when)
+        if remaining <= 0:
+            return
         await self._wait(when, False, reason)
 
     async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
         now = time.time()
-        if now >= linger_until and timeout_at > now:
+        if now >= linger_until and (timeout_at > now or self.hibernate_after < 0):
             self.suspended_for = waiting_for
             raise Suspend(timeout_at)
         # past linger_until (and before the timeout) the caller hibernates: no running in between

@@ -19,9 +19,9 @@ from typing import Any
 
 StepSelector = tuple[str, int | None]  # (name, index or None for every use)
 
-# Under hibernate_every_wait a wait that a modifier ends at once still lasts this long (seconds),
-# so the instance really unloads there and replays from the start.
-HIBERNATING_WAIT = 0.001
+# The hibernate_after of hibernate_every_wait: below zero, so that every new wait unloads the
+# instance, even one a modifier ended at once (host.workflows.liverun.LiveRun.wait_until).
+EVERY_WAIT = -1.0
 
 
 def _matches(selectors: set[StepSelector], name: str, count: int) -> bool:
@@ -55,22 +55,19 @@ class Modifiers:
     def hibernate(self, engine_value: float) -> float:
         """The hibernate_after of this workflow's activations."""
         if self.hibernate_every_wait:
-            return 0.0
+            return EVERY_WAIT
         return engine_value if self.hibernate_after is None else self.hibernate_after
-
-    def _ends_now(self) -> float:
-        return time.time() + (HIBERNATING_WAIT if self.hibernate_every_wait else 0.0)
 
     def sleep_until(self, name: str, count: int, until: float) -> float:
         """The wake time to record for a new sleep (now, for a disabled one)."""
         if self.sleeps_disabled or _matches(self.sleeps_disabled_for, name, count):
-            return min(until, self._ends_now())
+            return min(until, time.time())
         return until
 
     def retry_at(self, retry_at: float) -> float:
         """When a failed attempt is tried again (now, with retry delays or sleeps disabled)."""
         if self.retry_delays_disabled or self.sleeps_disabled:
-            return min(retry_at, self._ends_now())
+            return min(retry_at, time.time())
         return retry_at
 
     def timeout_at(self, name: str, count: int, timeout_at: float) -> float:

@@ -104,7 +104,7 @@ class _ReplayHost:
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         raise _Stop(None)
 
-    async def wait_until(self, when: float, reason: str) -> None:
+    async def wait_until(self, when: float, reason: str, new: bool = False) -> None:
         pass
 
     async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:

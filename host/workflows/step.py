@@ -160,7 +160,7 @@ class WorkflowStep(Rollbacks):
                 }
             )
             host.checkpoint()
-            await host.wait_until(retry_at, "retry")
+            await host.wait_until(retry_at, "retry", new=True)
             attempt += 1
 
     async def _attempt(
@@ -255,7 +255,7 @@ class WorkflowStep(Rollbacks):
             await host.record({"type": "sleep", "name": name, "count": key[1], "until": until})
         else:
             until = record.until or 0.0
-        await host.wait_until(until, f"sleep {name!r}")
+        await host.wait_until(until, f"sleep {name!r}", new=record is None)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -281,6 +281,8 @@ class WorkflowStep(Rollbacks):
         else:
             timeout_at = record.until or 0.0
         linger_until = time.time() + host.hibernate_after
+        # below zero (hibernate_every_wait) a new wait unloads first, even if its timeout is due
+        unload_first = record is None and host.hibernate_after < 0
         while True:
             taken = host.take_event(event_type)
             if taken is not None:
@@ -290,7 +292,7 @@ class WorkflowStep(Rollbacks):
                 )
                 host.event_taken(inbox_name)
                 return dict(event)
-            if time.time() >= timeout_at:
+            if time.time() >= timeout_at and not unload_first:
                 await host.record({"type": "wait_timeout", "name": name, "count": key[1]})
                 raise WaitTimeoutError(timed_out)
             await host.wait_for_inbox(timeout_at, linger_until, waiting_for=f"event {event_type!r}")

@@ -30,8 +30,9 @@ class StepHost(Protocol):
     async def record(self, entry: dict[str, Any], raw: dict[str, str] | None = None) -> None:
         """Journal a decisive fact durably, then fold it into the state."""
 
-    async def wait_until(self, when: float, reason: str) -> None:
-        """Return at `when` (in memory), or hibernate until then."""
+    async def wait_until(self, when: float, reason: str, new: bool = False) -> None:
+        """Return at `when` (in memory), or hibernate until then. `new`: the wait was journalled
+        just now, not replayed (a hibernate_after below zero unloads at every new wait)."""
 
     async def wait_for_inbox(self, timeout_at: float, linger_until: float, waiting_for: str) -> None:
         """Return when something new is in the inbox, or at min(timeout_at, linger_until)."""

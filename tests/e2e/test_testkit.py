@@ -122,6 +122,19 @@ async def test_every_wait_hibernates_and_the_run_replays(waypost):
     assert statuses.count("waiting") == 3 and statuses.count("running") == 4, statuses
 
 
+async def test_every_wait_hibernates_even_one_a_modifier_ends_at_once(waypost):
+    dep = waypost.deployment(CONFIG)
+    async with dep.workflow("order-workflow").modify() as m:
+        await m.hibernate_every_wait()
+        await m.disable_sleeps()
+        await m.force_event_timeout({"name": "wait for shipment"})
+    inst = await dep.env("orders").ORDERS.create(params={"total": 3})
+    assert (await inst.output())["outcome"] == "refunded"
+    statuses = [e["status"] for e in inst.journal() if e["type"] == "status"]
+    # the sleep and the event wait both ended at once, and the instance still unloaded at each
+    assert statuses.count("waiting") == 2 and statuses.count("running") == 3, statuses
+
+
 async def test_without_modifiers_the_hour_long_sleep_is_real(waypost):
     dep = waypost.deployment(CONFIG)
     inst = await dep.env("orders").ORDERS.create(params={"total": 1})
@@ -320,7 +333,7 @@ def test_user_tests_run_the_real_workflow_and_a_wrong_expectation_fails(tmp_path
     wrong = outcomes.pop("test_expected_to_fail_a_wrong_expectation")
     assert wrong[0] == "failed" and "'shipped' == 'refunded'" in wrong[1], wrong
     assert outcomes == dict.fromkeys(outcomes, ("passed", "")), outcomes
-    assert len(outcomes) == 14
+    assert len(outcomes) == 15
 
 
 def test_the_plugin_is_inert_until_the_fixture_is_used(tmp_path: Path) -> None:
