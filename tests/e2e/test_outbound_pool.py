@@ -75,8 +75,9 @@ def test_fetch_works_from_a_handler_a_step_and_wait_until_and_the_pool_closes_at
         ports = server.get("/out/ports").json() + server.get("/out/ports").json()
         assert len(set(ports)) == 1, ports
         assert server.get("/out/later").text == "started"
-        assert wait_for(lambda: (marks / "wait_until.txt").is_file(), 10.0, what="the wait_until fetch")
-        assert (marks / "wait_until.txt").read_text() == "echo wait_until"
+        mark = marks / "wait_until.txt"  # write_text: the file exists, empty, before the text is in
+        written = wait_for(lambda: mark.is_file() and mark.read_text(), 10.0, what="the wait_until fetch")
+        assert written == "echo wait_until"
         assert server.get("/out/flow").json() == {"id": "f1"}
         status = root / "data/workflows/fetching/instances/f1/status.json"
         done = wait_for(
