@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cloudflare.types.workflows import VersionListResponse
 
+from tests.fault_helpers import FINAL
 from tests.helpers import ServerProcess, make_deployment, run_cli, wait_for
 
 WORKER = '''
@@ -104,6 +105,15 @@ def status_json(server: ServerProcess, instance_id: str, workflow: str = "flow")
     return json.loads((folder(server, instance_id, workflow) / "status.json").read_text())  # type: ignore[no-any-return]
 
 
+def final_json(server: ServerProcess, instance_id: str, workflow: str = "flow") -> dict[str, Any]:
+    """status.json once it is final: the API answers before the writer thread has written it."""
+    return wait_for(
+        lambda: d if (d := status_json(server, instance_id, workflow))["status"] in FINAL else None,
+        10.0,
+        what=f"{instance_id}'s status.json to be final",
+    )
+
+
 def expiry_of(server: ServerProcess, instance_id: str, workflow: str = "flow") -> float:
     """expires_at of a final instance's status.json (epoch seconds)."""
     text = wait_for(lambda: status_json(server, instance_id, workflow).get("expires_at"), 15.0, what="expiry")
@@ -142,8 +152,8 @@ def test_an_instance_goes_when_its_retention_ends_and_not_before(host: ServerPro
     expiry = expiry_of(host, short)
     doc = status_json(host, short)
     assert doc["retention"] == {"success_retention": 3.0}
-    assert status_json(host, in_ms)["retention"] == {"success_retention": 3.5}
-    assert "expires_at" not in status_json(host, forever)
+    assert final_json(host, in_ms)["retention"] == {"success_retention": 3.5}
+    assert "expires_at" not in final_json(host, forever)
 
     early: list[float] = []  # (wait_for takes an exception as "not yet": collect, assert after)
 
@@ -169,7 +179,7 @@ def test_the_workflow_default_applies_by_final_status(host: ServerProcess) -> No
     finished(host, ok, "complete", binding="KEPT")
     finished(host, failed, "errored", binding="KEPT")
     finished(host, own, "complete", binding="KEPT")
-    assert status_json(host, ok, "kept")["retention"] == {"success_retention": 3.0, "error_retention": 5.0}
+    assert final_json(host, ok, "kept")["retention"] == {"success_retention": 3.0, "error_retention": 5.0}
     assert expiry_of(host, failed, "kept") - expiry_of(host, ok, "kept") > 0.5  # 5 s against 3 s
     wait_for(lambda: not folder(host, ok, "kept").exists(), 10.0, what="the complete one to go")
     wait_for(lambda: not folder(host, failed, "kept").exists(), 10.0, what="the errored one to go")
@@ -184,6 +194,8 @@ def _tree(path: Path) -> dict[str, bytes]:
 def test_delete_removes_a_final_instance_and_refuses_a_running_one(host: ServerProcess) -> None:
     waiting = create(host, params={"wait": True})
     finished(host, waiting, "waiting")
+    # the API answers from the status the writer thread is still to write: wait for the file too
+    wait_for(lambda: status_json(host, waiting)["status"] == "waiting", 10.0, what="status.json waiting")
     before = _tree(folder(host, waiting))
     refused = host.request("DELETE", f"/keep/FLOW/{waiting}").json()
     assert refused["error"] == "InvalidTransition" and "terminate it first" in refused["message"]
