@@ -37,7 +37,7 @@ def tidy(store: R2Store, now: float | None = None) -> list[str]:
         entries = list(os.scandir(store.root))
     except FileNotFoundError:
         return []
-    removed = [e.name for e in entries if _stale(e, now) and _unlink(e.path)]
+    removed = [e.name for e in entries if _stale_path(e.path, e.name, now) and _unlink(e.path)]
     shards = sorted(
         (e for e in entries if len(e.name) == 2 and e.is_dir(follow_symlinks=False)), key=lambda e: e.name
     )
@@ -67,10 +67,6 @@ def _tidy_shard(store: R2Store, shard: str, now: float) -> list[str]:
             if _DATA.fullmatch(name) and name not in named and _unlink(f"{shard}/{name}"):
                 removed.append(name)
     return removed
-
-
-def _stale(entry: os.DirEntry[str], now: float) -> bool:
-    return _stale_path(entry.path, entry.name, now)
 
 
 def _stale_path(path: str, name: str, now: float) -> bool:
